@@ -1,0 +1,196 @@
+#include "actors/group_actor.hpp"
+
+#include "actors/errors.hpp"
+#include "actors/messages.hpp"
+#include "actors/node_actor.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <chrono>
+
+namespace sg {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<group_state>*;
+
+node_view view_of(const group_child& c) {
+  return node_view{c.spec, c.health, c.runtime->in_flight.load(std::memory_order_relaxed),
+                   c.runtime->requests.load(std::memory_order_relaxed)};
+}
+
+bool routable(const group_child& c) {
+  return c.reported && c.spec.admin == admin_state::active &&
+         (c.health.status == node_status::healthy || c.health.status == node_status::degraded);
+}
+
+void publish(self_ptr self) {
+  auto& st = self->state;
+  auto snap = std::make_shared<group_snapshot>();
+  snap->spec = st.args.spec;
+  snap->owner = st.owner;
+  snap->version = ++st.version;
+  status_counts counts;
+  for (auto& [id, c] : st.children) {
+    if (c.reported) counts.add(c.health.status);
+    if (routable(c)) snap->nodes.push_back(routed_node{c.spec, c.health.status, c.runtime, c.actor});
+  }
+  st.args.table->publish(std::move(snap));
+  auto changed = counts.healthy != st.last_counts.healthy ||
+                 counts.degraded != st.last_counts.degraded ||
+                 counts.unhealthy != st.last_counts.unhealthy ||
+                 counts.draining != st.last_counts.draining || st.version == 1;
+  st.last_counts = counts;
+  if (changed && st.args.observer)
+    self->send(st.args.observer, counts_atom::value, st.args.spec.name, counts);
+}
+
+void spawn_child(self_ptr self, group_child& c, bool start_healthy) {
+  node_actor_args a{c.spec, self->state.args.spec.health, c.runtime, self->state.args.probes,
+                    caf::actor_cast<caf::actor>(self), start_healthy};
+  c.actor = self->spawn<caf::monitored>(node_actor, std::move(a));
+  self->state.by_addr[c.actor.address()] = c.spec.node_id;
+}
+
+void stop_child(self_ptr self, group_child& c) {
+  if (!c.actor) return;
+  self->state.by_addr.erase(c.actor.address());
+  self->send_exit(c.actor, caf::exit_reason::user_shutdown);
+  c.actor = caf::actor{};
+}
+
+// Adds or updates a child; a new one gets a fresh runtime and a node actor.
+group_child& upsert(self_ptr self, node_spec spec, bool created) {
+  auto& st = self->state;
+  auto [it, inserted] = st.children.try_emplace(spec.node_id);
+  auto& c = it->second;
+  c.spec = std::move(spec);
+  if (inserted) {
+    c.runtime = std::make_shared<node_runtime>();
+    c.created = created;
+    spawn_child(self, c, false);
+    return c;
+  }
+  if (c.actor) self->send(c.actor, spec_atom::value, c.spec, st.args.spec.health);
+  publish(self);
+  return c;
+}
+
+}  // namespace
+
+caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_args args) {
+  self->state.args = std::move(args);
+  self->state.owner = routing_table::next_owner();
+  self->set_default_handler(caf::drop);
+  publish(self);
+
+  // A node actor that dies of anything but our own shutdown is restarted with backoff
+  // (50 ms doubling to 5 s); its runtime counters and last health carry over.
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto i = st.by_addr.find(dm.source);
+    if (i == st.by_addr.end()) return;
+    auto id = i->second;
+    st.by_addr.erase(i);
+    auto c = st.children.find(id);
+    if (c == st.children.end()) return;
+    c->second.actor = caf::actor{};
+    auto n = std::min(c->second.restarts++, 7);
+    self->delayed_send(self, std::chrono::milliseconds(std::min(50 << n, 5000)),
+                       restart_atom::value, id);
+  });
+  // Children do not die with their parent in CAF: take them down explicitly.
+  self->set_exit_handler([=](caf::exit_msg& em) {
+    auto& st = self->state;
+    for (auto& [id, c] : st.children) {
+      for (auto& rp : c.waiting)
+        rp.deliver(make_error(sg_errc::unavailable, "group " + st.args.spec.name + " was removed"));
+      c.waiting.clear();
+      stop_child(self, c);
+    }
+    st.args.table->remove(st.args.spec.name, st.owner);
+    self->quit(em.reason);
+  });
+
+  return {
+    [=](spec_atom, group_spec& spec) {
+      auto& st = self->state;
+      bool health_changed = !(spec.health == st.args.spec.health);
+      st.args.spec = std::move(spec);
+      if (health_changed)
+        for (auto& [id, c] : st.children)
+          if (c.actor) self->send(c.actor, spec_atom::value, c.spec, st.args.spec.health);
+      publish(self);
+    },
+    [=](spec_atom, node_spec& spec) { upsert(self, std::move(spec), false); },
+    [=](node_put_atom, node_spec& spec, bool created) -> caf::result<register_result> {
+      auto& c = upsert(self, std::move(spec), created);
+      if (!c.actor) return register_result{view_of(c), created};  // restarting: answer as known
+      // The answer waits for the node actor's next report: for a new node that is its first
+      // check (so a registration says whether the node is routable), for an update the report
+      // that reflects the new spec.
+      c.created = created;
+      auto rp = self->make_response_promise<register_result>();
+      c.waiting.push_back(rp);
+      return rp;
+    },
+    [=](node_del_atom, const std::string& id) {
+      auto& st = self->state;
+      auto i = st.children.find(id);
+      if (i == st.children.end()) return;
+      for (auto& rp : i->second.waiting)
+        rp.deliver(make_error(sg_errc::node_not_found, "node " + id + " was removed"));
+      stop_child(self, i->second);
+      st.children.erase(i);
+      publish(self);
+    },
+    [=](health_atom, const std::string& id, node_health& h) {
+      auto& st = self->state;
+      auto i = st.children.find(id);
+      if (i == st.children.end()) return;
+      auto& c = i->second;
+      // A report from a stale incarnation (already replaced) is ignored.
+      if (!c.actor || self->current_sender() != c.actor.address()) return;
+      c.health = std::move(h);
+      c.reported = true;
+      for (auto& rp : c.waiting) rp.deliver(register_result{view_of(c), c.created});
+      c.waiting.clear();
+      publish(self);
+    },
+    [=](restart_atom, const std::string& id) {
+      auto& st = self->state;
+      auto i = st.children.find(id);
+      if (i == st.children.end() || i->second.actor) return;
+      auto& c = i->second;
+      spawn_child(self, c, c.reported && c.health.status != node_status::unhealthy);
+    },
+    [=](node_get_atom, const std::string& id) -> caf::result<node_view> {
+      auto& st = self->state;
+      auto i = st.children.find(id);
+      if (i == st.children.end())
+        return make_error(sg_errc::node_not_found,
+                          "no node " + id + " in group " + st.args.spec.name);
+      return view_of(i->second);
+    },
+    [=](node_list_atom) {
+      std::vector<node_view> out;
+      for (auto& [id, c] : self->state.children) out.push_back(view_of(c));
+      return out;
+    },
+    [=](grp_get_atom) {
+      group_view out{self->state.args.spec, {}};
+      for (auto& [id, c] : self->state.children) out.nodes.push_back(view_of(c));
+      return out;
+    },
+    [=](child_atom, const std::string& id) -> caf::result<caf::actor> {
+      auto& st = self->state;
+      auto i = st.children.find(id);
+      if (i == st.children.end() || !i->second.actor)
+        return make_error(sg_errc::node_not_found, "no running actor for node " + id);
+      return i->second.actor;
+    },
+  };
+}
+
+}  // namespace sg

@@ -1,0 +1,55 @@
+#pragma once
+// One actor per server group: the supervisor of its node actors (spawns, monitors, restarts with
+// backoff) and the publisher of the group's routing snapshot. It answers the admin reads about
+// its nodes from the health reports its children send it.
+#include "actors/node_runtime.hpp"
+#include "actors/prober.hpp"
+#include "actors/routing_table.hpp"
+#include "actors/specs.hpp"
+#include "actors/views.hpp"
+
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sg {
+
+struct group_actor_args {
+  group_spec spec;
+  std::shared_ptr<routing_table> table;
+  prober_ptr probes;
+  caf::actor observer;  // receives (counts_atom, group, status_counts) when counts change
+};
+
+struct group_child {
+  node_spec spec;
+  node_health health;
+  bool reported = false;  // the first health report arrived
+  std::shared_ptr<node_runtime> runtime;
+  caf::actor actor;
+  int restarts = 0;
+  std::vector<caf::response_promise> waiting;  // registrations waiting for the first check
+  bool created = false;
+};
+
+struct group_state {
+  group_actor_args args;
+  uint64_t owner = 0;
+  uint64_t version = 0;
+  std::map<std::string, group_child> children;
+  std::map<caf::actor_addr, std::string> by_addr;
+  status_counts last_counts;
+  static inline const char* name = "sg.group";
+};
+
+// Messages: (spec_atom, group_spec) settings; (node_put_atom, node_spec, bool created) ->
+// register_result once the node's first check is in; (node_del_atom, node_id);
+// (node_get_atom, node_id) -> node_view; (node_list_atom) -> std::vector<node_view>;
+// (grp_get_atom) -> group_view; (child_atom, node_id) -> caf::actor (for supervision tests).
+caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_args args);
+
+}  // namespace sg

@@ -1,0 +1,56 @@
+#pragma once
+// The data plane's read model. Group actors publish an immutable snapshot of their routable nodes
+// whenever membership, weights or states change; proxy threads load it lock-free and never wait
+// on an actor. Writers copy the (small) name->snapshot map; readers do one atomic load.
+#include "actors/health_machine.hpp"
+#include "actors/node_runtime.hpp"
+#include "actors/specs.hpp"
+
+#include <caf/actor.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sg {
+
+struct routed_node {
+  node_spec spec;
+  node_status status = node_status::healthy;
+  std::shared_ptr<node_runtime> runtime;
+  caf::actor actor;  // where the proxy reports passive failures (a send, never a wait)
+};
+
+struct group_snapshot {
+  group_spec spec;
+  std::vector<routed_node> nodes;  // routable nodes only (healthy or degraded, active)
+  uint64_t version = 0;
+  uint64_t owner = 0;  // incarnation of the publishing group actor; higher ones win
+};
+
+class routing_table {
+ public:
+  using snapshot_ptr = std::shared_ptr<const group_snapshot>;
+
+  // Replaces the group's snapshot unless a newer incarnation (higher owner) already published:
+  // a deleted-and-recreated group's old actor can never overwrite its successor.
+  void publish(snapshot_ptr snap);
+  // Removes the group's entry if `owner` published it.
+  void remove(const std::string& group, uint64_t owner);
+  // A fresh owner id for a new group actor incarnation.
+  static uint64_t next_owner();
+  // Lock-free; nullptr for an unknown group.
+  snapshot_ptr find(std::string_view group) const;
+  size_t size() const;
+
+ private:
+  using map_type = std::map<std::string, snapshot_ptr, std::less<>>;
+  std::atomic<std::shared_ptr<const map_type>> map_{std::make_shared<const map_type>()};
+  std::mutex write_mutex_;  // serializes writers only
+};
+
+}  // namespace sg

@@ -1,0 +1,28 @@
+#pragma once
+// sgd's command line and config file. Every flag can also be a `key = value` line in the file
+// given by --config (same names without the dashes); flags win over the file.
+#include <string>
+#include <vector>
+
+namespace sg::app {
+
+struct options {
+  std::string listen = "127.0.0.1:8080";
+  std::string admin = "127.0.0.1:7070";
+  std::string data_dir = "sgd-data";
+  std::string config;
+  std::string controller_id;  // empty: read from (or created in) the data dir
+  int threads = 0;            // 0: one per core
+  std::string admin_token;
+  std::string log_level = "info";
+  bool insecure_admin = false;
+  std::string ready_file;  // written with the bound addresses once serving
+  bool help = false;
+  bool version = false;
+};
+
+// "" on success, else one line naming the bad flag or value.
+std::string parse(int argc, char** argv, options& out);
+std::string help_text();
+
+}  // namespace sg::app

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs what sgd needs to build, run and test, from Debian's packages only.
+# Idempotent: packages already present are skipped, so a second run costs ~1 s.
+# Usage: scripts/deps.sh [run|test]   (test adds the tools the test suite uses)
+set -eu
+want="${1:-run}"
+pkgs="g++ cmake ninja-build make libboost1.81-dev rapidjson-dev prometheus-cpp-dev libcaf-dev libssl-dev ca-certificates"
+if [ "$want" = test ]; then
+  pkgs="$pkgs catch2 curl openssl prometheus"
+fi
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+  echo "deps: installing$missing"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  # --no-install-recommends keeps prometheus from pulling in exporters; never libboost-dev (1.74 would replace 1.81)
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
