@@ -3,6 +3,7 @@
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_actor.hpp"
+#include "actors/strategies.hpp"
 
 #include <caf/all.hpp>
 
@@ -31,11 +32,18 @@ void publish(self_ptr self) {
   snap->spec = st.args.spec;
   snap->owner = st.owner;
   snap->version = ++st.version;
+  snap->counter = st.counter;
   status_counts counts;
   for (auto& [id, c] : st.children) {
     if (c.reported) counts.add(c.health.status);
-    if (routable(c)) snap->nodes.push_back(routed_node{c.spec, c.health.status, c.runtime, c.actor});
+    if (!routable(c)) continue;
+    auto base = parse_url(c.spec.base_url);
+    if (!base) continue;  // validated at registration; a journal from elsewhere may still differ
+    snap->nodes.push_back(routed_node{c.spec, *base, c.health.status, c.runtime, c.actor});
   }
+  std::vector<int32_t> weights;
+  for (auto& n : snap->nodes) weights.push_back(n.spec.weight);
+  snap->wrr_schedule = smooth_wrr_schedule(weights);
   st.args.table->publish(std::move(snap));
   auto changed = counts.healthy != st.last_counts.healthy ||
                  counts.degraded != st.last_counts.degraded ||
@@ -96,6 +104,10 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
     auto c = st.children.find(id);
     if (c == st.children.end()) return;
     c->second.actor = caf::actor{};
+    // A node that ran for a minute since its last restart starts its backoff afresh.
+    auto now = std::chrono::steady_clock::now();
+    if (now - c->second.last_restart > std::chrono::minutes(1)) c->second.restarts = 0;
+    c->second.last_restart = now;
     auto n = std::min(c->second.restarts++, 7);
     self->delayed_send(self, std::chrono::milliseconds(std::min(50 << n, 5000)),
                        restart_atom::value, id);
@@ -154,9 +166,11 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
       if (!c.actor || self->current_sender() != c.actor.address()) return;
       c.health = std::move(h);
       c.reported = true;
+      // Publish before answering: a caller that proxies right after its registration must find
+      // the node in the snapshot.
+      publish(self);
       for (auto& rp : c.waiting) rp.deliver(register_result{view_of(c), c.created});
       c.waiting.clear();
-      publish(self);
     },
     [=](restart_atom, const std::string& id) {
       auto& st = self->state;

@@ -11,6 +11,7 @@
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,6 +33,7 @@ struct group_child {
   std::shared_ptr<node_runtime> runtime;
   caf::actor actor;
   int restarts = 0;
+  std::chrono::steady_clock::time_point last_restart{};
   std::vector<caf::response_promise> waiting;  // registrations waiting for the first check
   bool created = false;
 };
@@ -40,6 +42,7 @@ struct group_state {
   group_actor_args args;
   uint64_t owner = 0;
   uint64_t version = 0;
+  std::shared_ptr<std::atomic<uint64_t>> counter = std::make_shared<std::atomic<uint64_t>>(0);
   std::map<std::string, group_child> children;
   std::map<caf::actor_addr, std::string> by_addr;
   status_counts last_counts;

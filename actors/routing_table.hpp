@@ -5,6 +5,7 @@
 #include "actors/health_machine.hpp"
 #include "actors/node_runtime.hpp"
 #include "actors/specs.hpp"
+#include "actors/url.hpp"
 
 #include <caf/actor.hpp>
 
@@ -20,6 +21,7 @@ namespace sg {
 
 struct routed_node {
   node_spec spec;
+  url_parts base;  // spec.base_url parsed once, not per request
   node_status status = node_status::healthy;
   std::shared_ptr<node_runtime> runtime;
   caf::actor actor;  // where the proxy reports passive failures (a send, never a wait)
@@ -28,6 +30,11 @@ struct routed_node {
 struct group_snapshot {
   group_spec spec;
   std::vector<routed_node> nodes;  // routable nodes only (healthy or degraded, active)
+  std::vector<uint32_t> wrr_schedule;  // smooth weighted round-robin cycle (indices into nodes)
+  // Request counter for round robin; shared by the group's successive snapshots so the rotation
+  // continues across membership changes.
+  std::shared_ptr<std::atomic<uint64_t>> counter = std::make_shared<std::atomic<uint64_t>>(0);
+  std::shared_ptr<node_runtime> group_runtime;  // group-wide counters
   uint64_t version = 0;
   uint64_t owner = 0;  // incarnation of the publishing group actor; higher ones win
 };

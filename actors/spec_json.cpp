@@ -53,7 +53,7 @@ std::string read_health(const rapidjson::Value& v, health_settings& h, uint32_t&
       err = read_int(m.value, "healthCheck.intervalMs", 100, 3600000, h.interval_ms);
       set |= gf_interval;
     } else if (k == "timeoutMs") {
-      err = read_int(m.value, "healthCheck.timeoutMs", 10, 60000, h.timeout_ms);
+      err = read_int(m.value, "healthCheck.timeoutMs", 10, max_check_timeout_ms, h.timeout_ms);
       set |= gf_timeout;
     } else if (k == "unhealthyAfter") {
       err = read_int(m.value, "healthCheck.unhealthyAfter", 1, 100, h.unhealthy_after);

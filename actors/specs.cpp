@@ -53,8 +53,8 @@ std::string make_node_id(std::string_view group, std::string_view name) {
 std::string check(const health_settings& h) {
   if (h.interval_ms < 100 || h.interval_ms > 3600000)
     return "healthCheck.intervalMs must be between 100 and 3600000";
-  if (h.timeout_ms < 10 || h.timeout_ms > 600000)
-    return "healthCheck.timeoutMs must be between 10 and 600000";
+  if (h.timeout_ms < 10 || h.timeout_ms > max_check_timeout_ms)
+    return "healthCheck.timeoutMs must be between 10 and " + std::to_string(max_check_timeout_ms);
   if (h.unhealthy_after < 1 || h.unhealthy_after > 100)
     return "healthCheck.unhealthyAfter must be between 1 and 100";
   if (h.healthy_after < 1 || h.healthy_after > 100)

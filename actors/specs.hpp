@@ -60,6 +60,7 @@ struct node_spec {
 inline constexpr int32_t min_weight = 1;
 inline constexpr int32_t max_weight = 1000;
 inline constexpr size_t max_name_length = 128;
+inline constexpr int32_t max_check_timeout_ms = 60000;  // registration waits up to this long
 
 // [A-Za-z0-9._-]{1,128}
 bool valid_name(std::string_view name);

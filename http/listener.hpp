@@ -1,13 +1,16 @@
 #pragma once
-// A TCP acceptor that starts one coroutine per connection on its own strand. Shared by the admin
-// API and the proxy; stop() closes the acceptor so no new connections are taken.
+// A listening address served by every thread of an io_pool: one SO_REUSEPORT acceptor per
+// io_context, so the kernel spreads connections over threads. Each connection runs as one
+// coroutine on its acceptor's thread. stop() closes the acceptors: no new connections.
+#include "http/io_pool.hpp"
+
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sg::http {
 
@@ -17,7 +20,7 @@ class listener : public std::enable_shared_from_this<listener> {
  public:
   using session_fn = std::function<boost::asio::awaitable<void>(tcp::socket)>;
 
-  listener(boost::asio::io_context& io, session_fn session);
+  listener(io_pool& pool, session_fn session);
   // Binds and listens; "" or an error naming the address. Port 0 picks a free port.
   std::string bind(const std::string& host, uint16_t port);
   void start();
@@ -25,9 +28,9 @@ class listener : public std::enable_shared_from_this<listener> {
   uint16_t port() const { return port_; }
 
  private:
-  boost::asio::awaitable<void> accept_loop();
-  boost::asio::io_context& io_;
-  tcp::acceptor acceptor_;
+  boost::asio::awaitable<void> accept_loop(size_t i);
+  io_pool& pool_;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   session_fn session_;
   uint16_t port_ = 0;
 };

@@ -8,6 +8,8 @@
 #include "cluster/registry_store.hpp"
 #include "http/admin_session.hpp"
 #include "http/listener.hpp"
+#include "http/proxy.hpp"
+#include "http/upstream.hpp"
 #include "metrics/log.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -89,7 +91,7 @@ int main(int argc, char** argv) {
   auto registry = sys.spawn(registry_actor,
                             registry_actor_args{std::move(store), table, nullptr});
 
-  boost::asio::io_context io{static_cast<int>(threads)};
+  http::io_pool io{threads};
   http::admin_config acfg{cid, opt.admin, opt.listen, opt.data_dir, opt.admin_token, {}};
   auto api = std::make_shared<http::admin_api>(sys, registry, acfg);
   auto admin = std::make_shared<http::listener>(
@@ -98,26 +100,42 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     return fail("admin: " + err);
   }
+  auto pctx = std::make_shared<http::proxy_context>();
+  pctx->table = table;
+  if (auto err = http::make_client_tls(opt.upstream_ca, pctx->tls); !err.empty()) {
+    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    return fail(err);
+  }
+  auto proxy = std::make_shared<http::listener>(
+      io, [pctx](http::tcp::socket s) { return http::proxy_session(std::move(s), pctx); });
+  if (auto err = proxy->bind(proxy_host, proxy_port); !err.empty()) {
+    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    return fail("listen: " + err);
+  }
   admin->start();
+  proxy->start();
   auto admin_addr = admin_host + ":" + std::to_string(admin->port());
-  log::info("sgd ready", {{"controller", cid}, {"admin", admin_addr}, {"version", SGD_VERSION}});
+  auto proxy_addr = proxy_host + ":" + std::to_string(proxy->port());
+  log::info("sgd ready", {{"controller", cid},
+                          {"admin", admin_addr},
+                          {"proxy", proxy_addr},
+                          {"version", SGD_VERSION}});
   if (!opt.ready_file.empty()) {
-    auto body = "{\"admin\":\"" + admin_addr + "\",\"controllerId\":\"" + cid + "\"}\n";
+    auto body = "{\"admin\":\"" + admin_addr + "\",\"proxy\":\"" + proxy_addr +
+                "\",\"controllerId\":\"" + cid + "\"}\n";
     if (auto err = app::write_file_atomic(opt.ready_file, body); !err.empty())
       log::error("cannot write ready file", {{"error", err}});
   }
 
-  boost::asio::signal_set signals{io, SIGINT, SIGTERM};
+  boost::asio::signal_set signals{io.at(0), SIGINT, SIGTERM};
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log::info("stopping", {{"signal", std::to_string(sig)}});
     admin->stop();
+    proxy->stop();
     io.stop();
   });
-  std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
   io.run();
-  for (auto& t : pool) t.join();
   caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
   log::info("stopped", {{"controller", cid}});
   return 0;

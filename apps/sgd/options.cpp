@@ -26,6 +26,7 @@ const flag flags[] = {
     {"admin-token", "TOKEN", "require 'Authorization: Bearer TOKEN' on /api (env SGD_ADMIN_TOKEN)"},
     {"log-level", "LEVEL", "debug, info, warn, error or off (default info)"},
     {"insecure-admin", nullptr, "allow a non-loopback admin address without an admin token"},
+    {"upstream-ca", "FILE", "trust this CA (PEM) for https nodes, besides the system CAs"},
     {"ready-file", "FILE", "write {\"admin\":..,\"proxy\":..} to FILE once listening"},
     {"help", nullptr, "show this help"},
     {"version", nullptr, "print the version"},
@@ -53,6 +54,7 @@ std::string apply(const std::string& name, const std::string& value, options& o)
   else if (name == "admin-token") o.admin_token = value;
   else if (name == "log-level") o.log_level = value;
   else if (name == "ready-file") o.ready_file = value;
+  else if (name == "upstream-ca") o.upstream_ca = value;
   else if (name == "insecure-admin") o.insecure_admin = value != "false" && value != "0";
   else if (name == "help") o.help = true;
   else if (name == "version") o.version = true;

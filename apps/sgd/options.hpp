@@ -16,6 +16,7 @@ struct options {
   std::string admin_token;
   std::string log_level = "info";
   bool insecure_admin = false;
+  std::string upstream_ca;  // extra CA file for https nodes
   std::string ready_file;  // written with the bound addresses once serving
   bool help = false;
   bool version = false;

@@ -1,0 +1,25 @@
+#include "http/io_pool.hpp"
+
+namespace sg::http {
+
+io_pool::io_pool(unsigned threads) {
+  for (unsigned i = 0; i < std::max(1u, threads); ++i) {
+    contexts_.push_back(std::make_unique<boost::asio::io_context>(1));
+    guards_.push_back(std::make_unique<boost::asio::executor_work_guard<
+                          boost::asio::io_context::executor_type>>(contexts_.back()->get_executor()));
+  }
+}
+
+void io_pool::run() {
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([this, i] { contexts_[i]->run(); });
+  contexts_[0]->run();
+  for (auto& t : threads) t.join();
+}
+
+void io_pool::stop() {
+  for (auto& g : guards_) g->reset();
+  for (auto& c : contexts_) c->stop();
+}
+
+}  // namespace sg::http

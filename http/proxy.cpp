@@ -1,0 +1,421 @@
+#include "http/proxy.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/strategies.hpp"
+#include "http/error_reply.hpp"
+#include "http/route_metadata.hpp"
+#include "http/upstream.hpp"
+#include "metrics/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+#include <caf/send.hpp>
+
+#include <array>
+
+namespace sg::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+constexpr size_t relay_buffer = 64 * 1024;
+constexpr uint64_t unlimited = std::numeric_limits<uint64_t>::max();
+
+using req_parser = bhttp::request_parser<bhttp::buffer_body>;
+using res_parser = bhttp::response_parser<bhttp::buffer_body>;
+
+// Counts a request against its node for as long as it runs.
+struct in_flight_guard {
+  node_runtime* rt;
+  explicit in_flight_guard(node_runtime* r) : rt(r) {
+    rt->in_flight.fetch_add(1, std::memory_order_relaxed);
+    rt->requests.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~in_flight_guard() { rt->in_flight.fetch_sub(1, std::memory_order_relaxed); }
+  in_flight_guard(const in_flight_guard&) = delete;
+  in_flight_guard& operator=(const in_flight_guard&) = delete;
+};
+
+// Hop-by-hop headers (RFC 9110 7.6.1) and those named in Connection are not forwarded.
+// Transfer-Encoding stays: the serializer frames the body with it.
+template <class Fields>
+void strip_hop_by_hop(Fields& f) {
+  std::vector<std::string> named;
+  for (auto token : bhttp::token_list{f[bhttp::field::connection]})
+    named.emplace_back(token.data(), token.size());
+  for (auto& n : named) f.erase(n);
+  f.erase(bhttp::field::connection);
+  f.erase(bhttp::field::keep_alive);
+  f.erase(bhttp::field::proxy_connection);
+  f.erase(bhttp::field::proxy_authenticate);
+  f.erase(bhttp::field::proxy_authorization);
+  f.erase(bhttp::field::te);
+  f.erase(bhttp::field::trailer);
+  f.erase(bhttp::field::upgrade);
+}
+
+struct group_route {
+  std::string_view group;
+  std::string_view rest;  // "" or starts with '/' or '?'
+};
+
+bool parse_route(std::string_view target, group_route& out) {
+  constexpr std::string_view prefix = "/groups/";
+  if (!target.starts_with(prefix)) return false;
+  target.remove_prefix(prefix.size());
+  auto end = target.find_first_of("/?");
+  out.group = target.substr(0, end);
+  out.rest = end == std::string_view::npos ? std::string_view{} : target.substr(end);
+  return !out.group.empty();
+}
+
+std::string upstream_target(const url_parts& base, std::string_view rest) {
+  std::string t = base.path;
+  if (auto q = t.find('?'); q != std::string::npos) t.resize(q);  // a query in baseUrl is dropped
+  while (!t.empty() && t.back() == '/') t.pop_back();
+  if (rest.empty() || rest.front() == '?') t += '/';
+  t += rest;
+  return t;
+}
+
+class session {
+ public:
+  session(tcp::socket sock, std::shared_ptr<proxy_context> ctx)
+      : client_(std::move(sock)), ctx_(std::move(ctx)) {
+    beast::error_code ec;
+    auto ep = client_.socket().remote_endpoint(ec);
+    if (!ec) client_ip_ = ep.address().to_string();
+  }
+
+  asio::awaitable<void> run() {
+    for (;;) {
+      req_parser p;
+      p.header_limit(64 * 1024);
+      p.body_limit(unlimited);
+      client_.expires_after(ctx_->header_timeout);
+      auto [ec, n] = co_await bhttp::async_read_header(client_, cbuf_, p, tuple_awaitable);
+      if (ec) {
+        if (ec == bhttp::error::header_limit)
+          co_await send_error(status::request_header_fields_too_large, "headers_too_large",
+                              "request headers exceed 64 KiB", 11, false);
+        else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
+                 ec != beast::error::timeout && ec != asio::error::connection_reset &&
+                 ec != asio::error::operation_aborted)
+          co_await send_error(status::bad_request, "bad_request",
+                              "malformed HTTP request: " + ec.message(), 11, false);
+        break;
+      }
+      bool keep = co_await handle(p);
+      if (!keep) break;
+    }
+    beast::error_code ignored;
+    client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+ private:
+  asio::awaitable<void> send_error(status st, std::string_view code, std::string_view msg,
+                                   unsigned version, bool keep_alive, int retry_after = 0) {
+    auto res = error_response(st, code, msg, version, keep_alive);
+    if (retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(retry_after));
+    client_.expires_after(ctx_->idle_timeout);
+    co_await bhttp::async_write(client_, res, tuple_awaitable);
+  }
+
+  // Answers a request without forwarding it. The connection stays open only when the request
+  // has no body left unread.
+  asio::awaitable<bool> reject(req_parser& p, status st, std::string_view code,
+                               std::string_view msg, int retry_after = 0) {
+    auto& req = p.get();
+    bool keep = req.keep_alive() && p.is_done();
+    co_await send_error(st, code, msg, req.version(), keep, retry_after);
+    co_return keep;
+  }
+
+  asio::awaitable<bool> handle(req_parser& p) {
+    auto& req = p.get();
+    std::string_view target(req.target().data(), req.target().size());
+    group_route route;
+    if (!parse_route(target, route))
+      co_return co_await reject(p, status::not_found, "no_route",
+                                "the proxy serves /groups/{group}/{endpoint...}");
+    auto snap = ctx_->table->find(route.group);
+    if (!snap)
+      co_return co_await reject(p, status::not_found, "group_not_found",
+                                "no group named '" + std::string(route.group) + "'");
+    if (snap->nodes.empty())
+      co_return co_await reject(p, status::service_unavailable, "no_routable_node",
+                                "group '" + snap->spec.name + "' has no routable node", 1);
+    auto max = snap->spec.max_request_bytes;
+    if (max) {
+      if (auto len = p.content_length(); len && *len > max)
+        co_return co_await reject(p, status::payload_too_large, "body_too_large",
+                                  "group '" + snap->spec.name + "' accepts bodies up to " +
+                                      std::to_string(max) + " bytes");
+      p.body_limit(max);
+    }
+
+    blocked_set blocked;
+    bool filtered = false;
+    if (auto md = req[kRouteMetadata]; !md.empty()) {
+      metadata_pairs pairs;
+      if (auto err = parse_route_metadata(std::string_view(md.data(), md.size()), pairs);
+          !err.empty())
+        co_return co_await reject(p, status::bad_request, "invalid_route_metadata", err);
+      if (block_mismatches(*snap, pairs, blocked) == 0)
+        co_return co_await reject(p, status::service_unavailable, "no_matching_node",
+                                  "no routable node of group '" + snap->spec.name +
+                                      "' matches X-Route-Metadata '" +
+                                      std::string(md.data(), md.size()) + "'",
+                                  1);
+      filtered = true;
+    }
+    std::string_view sticky;
+    if (snap->spec.strategy == strategy_kind::sticky_session)
+      for (auto& h : snap->spec.sticky_headers)
+        if (auto v = req[h]; !v.empty()) {
+          sticky = std::string_view(v.data(), v.size());
+          break;
+        }
+
+    // Pick and connect, failing over to another node when connecting fails.
+    auto counter = snap->counter->fetch_add(1, std::memory_order_relaxed);
+    std::unique_ptr<upstream_conn> conn;
+    const routed_node* node = nullptr;
+    std::string last_error;
+    bool last_timeout = false;
+    auto& pool = upstream_pool::this_thread();
+    for (int attempt = 0; attempt <= snap->spec.retries; ++attempt) {
+      auto i = pick(*snap, counter, sticky, filtered || attempt ? &blocked : nullptr);
+      if (i == no_pick) break;
+      auto& cand = snap->nodes[i];
+      conn = pool.take(cand.spec.node_id);
+      if (!conn) {
+        auto r = co_await connect_upstream(
+            cand.base, std::chrono::milliseconds(snap->spec.connect_timeout_ms), ctx_->tls.get());
+        if (!r.conn) {
+          // A failed connection is a failed observation (passive health) for that node.
+          cand.runtime->connect_failures.fetch_add(1, std::memory_order_relaxed);
+          caf::anon_send(cand.actor, passive_atom::value, probe_outcome::fail);
+          log::warn("upstream connect failed",
+                    {{"group", snap->spec.name}, {"node", cand.spec.node_id}, {"error", r.error}});
+          last_error = r.error;
+          last_timeout = r.timed_out;
+          if (blocked.empty()) blocked.assign(snap->nodes.size(), 0);
+          blocked[i] = 1;
+          continue;
+        }
+        conn = std::move(r.conn);
+      }
+      node = &cand;
+      break;
+    }
+    if (!node) {
+      if (last_error.empty())
+        co_return co_await reject(p, status::service_unavailable, "no_routable_node",
+                                  "no routable node left in group '" + snap->spec.name + "'", 1);
+      co_return co_await reject(p, last_timeout ? status::gateway_timeout : status::bad_gateway,
+                                last_timeout ? "upstream_timeout" : "upstream_unreachable",
+                                "no node of group '" + snap->spec.name +
+                                    "' accepted a connection: " + last_error);
+    }
+    in_flight_guard guard{node->runtime.get()};
+    co_return co_await std::visit(
+        [&](auto& up) { return forward(p, *snap, *node, route, up, conn); }, conn->stream);
+  }
+
+  template <class Stream>
+  asio::awaitable<bool> forward(req_parser& p, const group_snapshot& snap, const routed_node& node,
+                                const group_route& route, Stream& up,
+                                std::unique_ptr<upstream_conn>& conn) {
+    auto& req = p.get();
+    bool client_keep = req.keep_alive();
+    unsigned client_version = req.version();
+    bool is_head = req.method() == bhttp::verb::head;
+    bool expects_continue = beast::iequals(req[bhttp::field::expect], "100-continue");
+
+    // The upstream request: same method, headers and body framing; our target, Host, X-Forwarded-*.
+    std::string original_host(req[bhttp::field::host]);
+    req.target(upstream_target(node.base, route.rest));
+    strip_hop_by_hop(req);
+    req.erase(bhttp::field::expect);
+    req.version(11);
+    req.keep_alive(true);
+    {
+      std::string host = node.base.host.find(':') != std::string::npos
+                             ? "[" + node.base.host + "]"
+                             : node.base.host;
+      if (node.base.port != (node.base.tls ? 443 : 80)) host += ":" + std::to_string(node.base.port);
+      req.set(bhttp::field::host, host);
+      auto xff = req[kForwardedFor];
+      req.set(kForwardedFor, xff.empty() ? client_ip_ : std::string(xff) + ", " + client_ip_);
+      req.set(kForwardedProto, "http");
+      if (!original_host.empty()) req.set(kForwardedHost, original_host);
+    }
+    auto& tcp = conn->tcp();
+
+    // Client said Expect: 100-continue: the node is chosen and connected, tell it to send.
+    if (expects_continue && !p.is_done() && client_version >= 11) {
+      static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+      client_.expires_after(ctx_->idle_timeout);
+      auto [ec, n] = co_await asio::async_write(client_.socket(), asio::buffer(cont), tuple_awaitable);
+      if (ec) co_return false;
+    }
+
+    if (!buf_) buf_ = std::make_unique<std::array<char, relay_buffer>>();
+    auto& buf = *buf_;
+
+    // Request: header, then the body as it arrives.
+    bhttp::request_serializer<bhttp::buffer_body> rsr{req};
+    tcp.expires_after(ctx_->idle_timeout);
+    if (auto [ec, n] = co_await bhttp::async_write_header(up, rsr, tuple_awaitable); ec)
+      co_return co_await upstream_failed(p, snap, node, ec, client_version);
+    for (;;) {
+      if (!p.is_done()) {
+        req.body().data = buf.data();
+        req.body().size = buf.size();
+        client_.expires_after(ctx_->idle_timeout);
+        auto [ec, n] = co_await bhttp::async_read_some(client_, cbuf_, p, tuple_awaitable);
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (ec == bhttp::error::body_limit) {
+          co_await send_error(status::payload_too_large, "body_too_large",
+                              "group '" + snap.spec.name + "' accepts bodies up to " +
+                                  std::to_string(snap.spec.max_request_bytes) + " bytes",
+                              client_version, false);
+          co_return false;
+        }
+        if (ec) co_return false;  // the client went away or broke framing: drop both sides
+        req.body().size = buf.size() - req.body().size;
+        req.body().data = buf.data();
+        req.body().more = !p.is_done();
+      } else {
+        req.body().data = nullptr;
+        req.body().size = 0;
+        req.body().more = false;
+      }
+      tcp.expires_after(ctx_->idle_timeout);
+      auto [wec, wn] = co_await bhttp::async_write(up, rsr, tuple_awaitable);
+      if (wec == bhttp::error::need_buffer) wec = {};
+      if (wec) co_return co_await upstream_failed(p, snap, node, wec, client_version);
+      if (p.is_done() && rsr.is_done()) break;
+    }
+
+    // Response header: wait up to the group's response timeout; skip interim 1xx answers.
+    res_parser rp;
+    rp.body_limit(unlimited);
+    rp.header_limit(64 * 1024);
+    if (is_head) rp.skip(true);
+    beast::flat_buffer ubuf;
+    for (;;) {
+      tcp.expires_after(std::chrono::milliseconds(snap.spec.response_timeout_ms));
+      auto [ec, n] = co_await bhttp::async_read_header(up, ubuf, rp, tuple_awaitable);
+      if (ec) co_return co_await upstream_failed(p, snap, node, ec, client_version);
+      auto code = rp.get().result_int();
+      if (code >= 100 && code < 200 && code != 101) {
+        rp.~res_parser();
+        new (&rp) res_parser;
+        rp.body_limit(unlimited);
+        if (is_head) rp.skip(true);
+        continue;
+      }
+      break;
+    }
+    auto& res = rp.get();
+    bool upstream_keep = res.keep_alive();
+    strip_hop_by_hop(res);
+    bool close_delimited = !res.has_content_length() && !res.chunked() && !rp.is_done();
+    bool keep = client_keep;
+    if (close_delimited) {
+      if (client_version >= 11)
+        res.chunked(true);  // frame a read-until-close body for the client
+      else
+        keep = false;
+    }
+    res.version(client_version);
+    res.keep_alive(keep);
+
+    // Response body: forward each piece as soon as it arrives (SSE, token streams).
+    bhttp::response_serializer<bhttp::buffer_body> ssr{res};
+    client_.expires_after(ctx_->idle_timeout);
+    if (auto [ec, n] = co_await bhttp::async_write_header(client_, ssr, tuple_awaitable); ec)
+      co_return false;
+    for (;;) {
+      if (!rp.is_done()) {
+        res.body().data = buf.data();
+        res.body().size = buf.size();
+        tcp.expires_after(std::chrono::milliseconds(snap.spec.response_timeout_ms));
+        auto [ec, n] = co_await bhttp::async_read_some(up, ubuf, rp, tuple_awaitable);
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (ec == bhttp::error::partial_message || ec == asio::error::eof) {
+          if (!close_delimited) co_return false;  // cut short: the client must see it
+          ec = {};
+        }
+        if (ec) co_return false;
+        res.body().size = buf.size() - res.body().size;
+        res.body().data = buf.data();
+        res.body().more = !rp.is_done();
+      } else {
+        res.body().data = nullptr;
+        res.body().size = 0;
+        res.body().more = false;
+      }
+      client_.expires_after(ctx_->idle_timeout);
+      auto [wec, wn] = co_await bhttp::async_write(client_, ssr, tuple_awaitable);
+      if (wec == bhttp::error::need_buffer) wec = {};
+      if (wec) co_return false;
+      if (rp.is_done() && ssr.is_done()) break;
+    }
+    if (upstream_keep && !close_delimited && ubuf.size() == 0) {
+      tcp.expires_never();
+      upstream_pool::this_thread().give(node.spec.node_id, std::move(conn));
+    }
+    co_return keep;
+  }
+
+  // The node failed after the request was chosen for it: 504 on timeout, else 502.
+  asio::awaitable<bool> upstream_failed(req_parser& p, const group_snapshot& snap,
+                                        const routed_node& node, beast::error_code ec,
+                                        unsigned version) {
+    bool timeout = ec == beast::error::timeout;
+    log::warn("upstream failed", {{"group", snap.spec.name},
+                                  {"node", node.spec.node_id},
+                                  {"error", ec.message()}});
+    co_await send_error(timeout ? status::gateway_timeout : status::bad_gateway,
+                        timeout ? "upstream_timeout" : "upstream_error",
+                        "node '" + node.spec.name + "' of group '" + snap.spec.name + "' " +
+                            (timeout ? "did not answer in time" : "failed: " + ec.message()),
+                        version, false);
+    (void)p;
+    co_return false;
+  }
+
+  static constexpr std::string_view kRouteMetadata = "X-Route-Metadata";
+  static constexpr std::string_view kForwardedFor = "X-Forwarded-For";
+  static constexpr std::string_view kForwardedProto = "X-Forwarded-Proto";
+  static constexpr std::string_view kForwardedHost = "X-Forwarded-Host";
+
+  beast::tcp_stream client_;
+  beast::flat_buffer cbuf_;
+  std::shared_ptr<proxy_context> ctx_;
+  std::string client_ip_;
+  std::unique_ptr<std::array<char, relay_buffer>> buf_;
+};
+
+}  // namespace
+
+asio::awaitable<void> proxy_session(tcp::socket sock, std::shared_ptr<proxy_context> ctx) {
+  session s{std::move(sock), std::move(ctx)};
+  co_await s.run();
+}
+
+}  // namespace sg::http

@@ -1,0 +1,24 @@
+#pragma once
+// The data plane: ANY /groups/{group}/{endpoint...} -> {baseUrl}/{endpoint...} of a node picked
+// from the group's published snapshot (no actor on the request path). Bodies stream both ways in
+// 64 KiB pieces with no size limit unless the group sets one; answers are flushed as they arrive.
+#include "actors/routing_table.hpp"
+#include "http/listener.hpp"
+
+#include <boost/asio/ssl/context.hpp>
+
+#include <chrono>
+#include <memory>
+
+namespace sg::http {
+
+struct proxy_context {
+  std::shared_ptr<routing_table> table;
+  std::shared_ptr<boost::asio::ssl::context> tls;  // for https nodes
+  std::chrono::milliseconds header_timeout{30000};  // client header read (slowloris bound)
+  std::chrono::milliseconds idle_timeout{60000};    // no progress on a body transfer
+};
+
+boost::asio::awaitable<void> proxy_session(tcp::socket sock, std::shared_ptr<proxy_context> ctx);
+
+}  // namespace sg::http

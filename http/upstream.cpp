@@ -1,0 +1,144 @@
+#include "http/upstream.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/verify_mode.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+namespace sg::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr size_t max_idle_per_node = 64;
+constexpr auto max_idle_age = std::chrono::seconds(60);
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+// True when the peer has not closed the connection and sent nothing unexpected.
+bool still_open(upstream_conn& c) {
+  char byte;
+  auto fd = c.tcp().socket().native_handle();
+  auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+}  // namespace
+
+plain_stream& upstream_conn::tcp() {
+  if (auto* p = std::get_if<plain_stream>(&stream)) return *p;
+  return beast::get_lowest_layer(std::get<tls_stream>(stream));
+}
+
+std::string make_client_tls(const std::string& ca_file,
+                            std::shared_ptr<asio::ssl::context>& out) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  boost::system::error_code ec;
+  ctx->set_default_verify_paths(ec);
+  if (ec) return "cannot load the system CA certificates: " + ec.message();
+  if (!ca_file.empty()) {
+    ctx->load_verify_file(ca_file, ec);
+    if (ec) return "cannot load CA file '" + ca_file + "': " + ec.message();
+  }
+  ctx->set_verify_mode(asio::ssl::verify_peer);
+  out = std::move(ctx);
+  return {};
+}
+
+asio::awaitable<connect_result> connect_upstream(const url_parts& base,
+                                                 std::chrono::milliseconds timeout,
+                                                 asio::ssl::context* tls) {
+  auto ex = co_await asio::this_coro::executor;
+  connect_result out;
+  std::vector<tcp::endpoint> endpoints;
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(base.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(addr, base.port);
+  } else {
+    tcp::resolver resolver{ex};
+    auto [rec, results] =
+        co_await resolver.async_resolve(base.host, std::to_string(base.port), tuple_awaitable);
+    if (rec) {
+      out.error = "cannot resolve " + base.host + ": " + rec.message();
+      co_return out;
+    }
+    for (auto& r : results) endpoints.push_back(r.endpoint());
+  }
+  plain_stream stream{ex};
+  stream.expires_after(timeout);
+  auto [cec, ep] = co_await stream.async_connect(endpoints, tuple_awaitable);
+  if (cec) {
+    out.timed_out = cec == beast::error::timeout;
+    out.error = "connect to " + base.host + ":" + std::to_string(base.port) + " failed: " +
+                cec.message();
+    co_return out;
+  }
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  if (!base.tls) {
+    stream.expires_never();
+    out.conn = std::make_unique<upstream_conn>(upstream_conn{std::move(stream)});
+    co_return out;
+  }
+  if (!tls) {
+    out.error = "https node but TLS is not configured";
+    co_return out;
+  }
+  tls_stream ts{std::move(stream), *tls};
+  // SNI and host name verification.
+  if (!SSL_set_tlsext_host_name(ts.native_handle(), base.host.c_str()) ||
+      !SSL_set1_host(ts.native_handle(), base.host.c_str())) {
+    out.error = "cannot set TLS host name " + base.host;
+    co_return out;
+  }
+  auto [hec] = co_await ts.async_handshake(asio::ssl::stream_base::client, tuple_awaitable);
+  if (hec) {
+    out.timed_out = hec == beast::error::timeout;
+    out.error = "TLS handshake with " + base.host + ":" + std::to_string(base.port) +
+                " failed: " + hec.message();
+    co_return out;
+  }
+  beast::get_lowest_layer(ts).expires_never();
+  out.conn = std::make_unique<upstream_conn>(upstream_conn{std::move(ts)});
+  co_return out;
+}
+
+upstream_pool& upstream_pool::this_thread() {
+  thread_local upstream_pool pool;
+  return pool;
+}
+
+std::unique_ptr<upstream_conn> upstream_pool::take(const std::string& node_id) {
+  auto it = idle_.find(node_id);
+  if (it == idle_.end()) return nullptr;
+  auto& v = it->second;
+  auto now = std::chrono::steady_clock::now();
+  while (!v.empty()) {
+    auto c = std::move(v.back());
+    v.pop_back();
+    if (now - c->idle_since < max_idle_age && still_open(*c)) return c;
+  }
+  return nullptr;
+}
+
+void upstream_pool::give(const std::string& node_id, std::unique_ptr<upstream_conn> conn) {
+  conn->idle_since = std::chrono::steady_clock::now();
+  auto& v = idle_[node_id];
+  if (v.size() >= max_idle_per_node) v.erase(v.begin());  // drop the oldest
+  v.push_back(std::move(conn));
+  // Now and then forget nodes whose idle connections all went stale (removed nodes).
+  if (++gives_ % 4096 == 0) {
+    auto now = std::chrono::steady_clock::now();
+    for (auto i = idle_.begin(); i != idle_.end();) {
+      auto& list = i->second;
+      std::erase_if(list, [&](auto& c) { return now - c->idle_since >= max_idle_age; });
+      i = list.empty() ? idle_.erase(i) : std::next(i);
+    }
+  }
+}
+
+}  // namespace sg::http

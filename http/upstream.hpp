@@ -1,0 +1,57 @@
+#pragma once
+// Connections to nodes: plain TCP or TLS (certificate verification, SNI, host name check), and a
+// per-thread keep-alive pool of idle ones keyed by node id. A pooled connection is checked for a
+// close by the peer before it is reused.
+#include "actors/url.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace sg::http {
+
+using plain_stream = boost::beast::tcp_stream;
+using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+struct upstream_conn {
+  std::variant<plain_stream, tls_stream> stream;
+  std::chrono::steady_clock::time_point idle_since{};
+  plain_stream& tcp();
+};
+
+// The client TLS context for https nodes: system CAs, plus `ca_file` if not empty. "" or error.
+std::string make_client_tls(const std::string& ca_file, std::shared_ptr<boost::asio::ssl::context>& out);
+
+struct connect_result {
+  std::unique_ptr<upstream_conn> conn;
+  std::string error;  // why connecting failed
+  bool timed_out = false;
+};
+
+// Connects (and handshakes for https) within `timeout`.
+boost::asio::awaitable<connect_result> connect_upstream(const url_parts& base,
+                                                        std::chrono::milliseconds timeout,
+                                                        boost::asio::ssl::context* tls);
+
+// Idle connections per node on this thread. Bounded: 64 idle per node, 60 s idle at most.
+class upstream_pool {
+ public:
+  static upstream_pool& this_thread();
+  std::unique_ptr<upstream_conn> take(const std::string& node_id);
+  void give(const std::string& node_id, std::unique_ptr<upstream_conn> conn);
+
+ private:
+  std::unordered_map<std::string, std::vector<std::unique_ptr<upstream_conn>>> idle_;
+  size_t gives_ = 0;
+};
+
+}  // namespace sg::http

@@ -1,0 +1,12 @@
+// Free TCP ports on 127.0.0.1 for servers started by tests (bind to port 0, read it, close).
+// Racy by nature; the kernel rarely hands the same ephemeral port out twice in a row.
+#pragma once
+
+#include <cstdint>
+
+namespace sg::test {
+
+// A port that was free a moment ago on 127.0.0.1; 0 if no socket could be bound.
+std::uint16_t free_port();
+
+}  // namespace sg::test
