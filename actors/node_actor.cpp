@@ -56,8 +56,12 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
   st.args = std::move(args);
   // A message nobody handles must never take a node down.
   self->set_default_handler(caf::drop);
-  report(self);
-  start_probe(self);
+  // With checks, the first report is the first check's result: a registration is answered with
+  // what the node really said. Without checks the node counts as healthy at once.
+  if (st.args->probes)
+    start_probe(self);
+  else
+    report(self);
   return {
     [=](spec_atom, node_spec& spec, health_settings health) {
       auto& s = self->state;

@@ -7,6 +7,7 @@
 #include "cluster/registry_actor.hpp"
 #include "cluster/registry_store.hpp"
 #include "http/admin_session.hpp"
+#include "http/health_prober.hpp"
 #include "http/listener.hpp"
 #include "http/proxy.hpp"
 #include "http/upstream.hpp"
@@ -87,11 +88,14 @@ int main(int argc, char** argv) {
   add_cluster_types(cfg);
   caf::actor_system sys{cfg};
 
-  auto table = std::make_shared<routing_table>();
-  auto registry = sys.spawn(registry_actor,
-                            registry_actor_args{std::move(store), table, nullptr});
-
   http::io_pool io{threads};
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  if (auto err = http::make_client_tls(opt.upstream_ca, tls); !err.empty()) return fail(err);
+  auto table = std::make_shared<routing_table>();
+  auto probes = std::make_shared<http::health_prober>(io, tls);
+  auto registry = sys.spawn(registry_actor,
+                            registry_actor_args{std::move(store), table, probes});
+
   http::admin_config acfg{cid, opt.admin, opt.listen, opt.data_dir, opt.admin_token, {}};
   auto api = std::make_shared<http::admin_api>(sys, registry, acfg);
   auto admin = std::make_shared<http::listener>(
@@ -102,10 +106,7 @@ int main(int argc, char** argv) {
   }
   auto pctx = std::make_shared<http::proxy_context>();
   pctx->table = table;
-  if (auto err = http::make_client_tls(opt.upstream_ca, pctx->tls); !err.empty()) {
-    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
-    return fail(err);
-  }
+  pctx->tls = tls;
   auto proxy = std::make_shared<http::listener>(
       io, [pctx](http::tcp::socket s) { return http::proxy_session(std::move(s), pctx); });
   if (auto err = proxy->bind(proxy_host, proxy_port); !err.empty()) {
