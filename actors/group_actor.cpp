@@ -55,8 +55,9 @@ void publish(self_ptr self) {
 }
 
 void spawn_child(self_ptr self, group_child& c, bool start_healthy) {
-  node_actor_args a{c.spec, self->state.args.spec.health, c.runtime, self->state.args.probes,
-                    caf::actor_cast<caf::actor>(self), start_healthy};
+  node_actor_args a{c.spec,   self->state.args.spec.health,      c.runtime,
+                    self->state.args.probes, caf::actor_cast<caf::actor>(self),
+                    self->state.args.events, start_healthy};
   c.actor = self->spawn<caf::monitored>(node_actor, std::move(a));
   self->state.by_addr[c.actor.address()] = c.spec.node_id;
 }

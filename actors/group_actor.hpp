@@ -24,6 +24,7 @@ struct group_actor_args {
   std::shared_ptr<routing_table> table;
   prober_ptr probes;
   caf::actor observer;  // receives (counts_atom, group, status_counts) when counts change
+  caf::actor events;    // event hub (may be null)
 };
 
 struct group_child {

@@ -31,6 +31,12 @@ using probed_atom = caf::atom_constant<caf::atom("probed")>;
 using passive_atom = caf::atom_constant<caf::atom("passive")>;
 using health_atom = caf::atom_constant<caf::atom("health")>;
 using counts_atom = caf::atom_constant<caf::atom("counts")>;
+using drained_atom = caf::atom_constant<caf::atom("drained")>;
+
+// events
+using event_atom = caf::atom_constant<caf::atom("event")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
 
 // Registers the value types of actors/ (specs, views, probe results) for messaging.
 void add_actor_types(caf::actor_system_config& cfg);

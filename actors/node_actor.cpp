@@ -1,5 +1,6 @@
 #include "actors/node_actor.hpp"
 
+#include "actors/event.hpp"
 #include "actors/messages.hpp"
 
 #include <caf/all.hpp>
@@ -16,6 +17,61 @@ int64_t unix_ms() {
   return std::chrono::duration_cast<milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+void emit(caf::stateful_actor<node_state>* self, event e) {
+  auto& st = self->state;
+  if (!st.args->events) return;
+  e.group = st.args->spec.group;
+  e.node_id = st.args->spec.node_id;
+  e.node_name = st.args->spec.name;
+  e.consecutive_failures = st.machine->consecutive_failures();
+  e.at_ms = unix_ms();
+  self->send(st.args->events, event_atom::value, std::move(e));
+}
+
+std::string detail_of(const check_record& c) {
+  if (!c.error.empty()) return c.error;
+  if (c.http_status) return "HTTP " + std::to_string(c.http_status);
+  return {};
+}
+
+// Announces drained once per drain, when nothing is in flight any more.
+void check_drained(caf::stateful_actor<node_state>* self) {
+  auto& st = self->state;
+  if (st.machine->status() != node_status::draining || st.drained_announced) return;
+  if (st.args->runtime->in_flight.load() != 0) return;
+  st.drained_announced = true;
+  emit(self, event{"node.drained", {}, {}, {}, {}, "draining", {}, "no requests in flight"});
+}
+
+// Turns a status change into an event (alerts on the way down, resolved on recovery) and keeps
+// the runtime's draining flag in step.
+void on_change(caf::stateful_actor<node_state>* self, std::optional<status_change> ch,
+               bool first_check = false) {
+  auto& st = self->state;
+  auto now = st.machine->status();
+  st.args->runtime->draining.store(now == node_status::draining);
+  if (now != node_status::draining) st.drained_announced = false;
+  std::string alert, from;
+  bool down = now == node_status::degraded || now == node_status::unhealthy;
+  if (first_check) {
+    // A new node's first result: announced either way, an alert only if it failed.
+    alert = down ? "raised" : "";
+  } else if (ch) {
+    from = to_string(ch->from);
+    // Raised on the way down (healthy -> degraded, anything -> unhealthy), resolved on recovery.
+    if (down && (ch->from != node_status::degraded || now == node_status::unhealthy))
+      alert = "raised";
+    else if (now == node_status::healthy &&
+             (ch->from == node_status::degraded || ch->from == node_status::unhealthy))
+      alert = "resolved";
+  } else {
+    return;
+  }
+  emit(self, event{"node.status", {}, {}, {}, from, to_string(now), alert,
+                   detail_of(st.health.last_check)});
+  check_drained(self);
 }
 
 void report(caf::stateful_actor<node_state>* self) {
@@ -52,6 +108,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
   bool healthy_now = args.start_healthy || !args.probes;
   st.machine.emplace(args.health, healthy_now);
   st.machine->set_admin(args.spec.admin);
+  args.runtime->draining.store(st.machine->status() == node_status::draining);
   st.rng.seed(static_cast<unsigned>(std::hash<std::string>{}(args.spec.node_id)));
   st.args = std::move(args);
   // A message nobody handles must never take a node down.
@@ -69,7 +126,8 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
       s.args->spec = std::move(spec);
       s.args->health = health;
       s.machine->set_settings(health);
-      s.machine->set_admin(s.args->spec.admin);
+      auto ch = s.machine->set_admin(s.args->spec.admin);
+      on_change(self, ch);
       report(self);
       if (url_changed) start_probe(self);
     },
@@ -78,14 +136,21 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
       auto& s = self->state;
       if (seq != s.probe_seq) return;  // a stale answer from before a restart of the timer
       s.probe_pending = false;
-      s.machine->observe(r.outcome);
+      bool first = s.health.last_check.at_ms == 0 && !s.args->start_healthy;
+      auto ch = s.machine->observe(r.outcome);
       s.health.last_check = check_record{unix_ms(), r.latency_ms, r.http_status, std::move(r.error)};
+      on_change(self, ch, first);
       report(self);
       schedule_probe(self);
     },
     [=](passive_atom, probe_outcome outcome) {
-      if (self->state.machine->observe(outcome)) report(self);
+      auto& s = self->state;
+      auto ch = s.machine->observe(outcome);
+      if (ch) s.health.last_check.error = "proxied connection failed";
+      on_change(self, ch);
+      report(self);
     },
+    [=](drained_atom) { check_drained(self); },
     [=](health_atom) { return self->state.health; },
   };
 }

@@ -22,6 +22,7 @@ struct node_actor_args {
   std::shared_ptr<node_runtime> runtime;
   prober_ptr probes;         // nullptr: no active checks, the node counts as healthy
   caf::actor group;          // receives (health_atom, node_id, node_health)
+  caf::actor events;         // event hub (may be null)
   bool start_healthy = false;  // restart of a node that was routable before
 };
 
@@ -31,13 +32,15 @@ struct node_state {
   node_health health;
   uint64_t probe_seq = 0;
   bool probe_pending = false;
+  bool drained_announced = false;
   std::minstd_rand rng;
   static inline const char* name = "sg.node";
 };
 
 // Messages: (spec_atom, node_spec, health_settings) update; (probe_atom) run a check now;
 // (probed_atom, seq, probe_result) a check finished; (passive_atom, probe_outcome) a proxied
-// request's observation; (health_atom) -> node_health.
+// request's observation; (drained_atom) the last in-flight request of a draining node ended;
+// (health_atom) -> node_health.
 caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args args);
 
 }  // namespace sg

@@ -11,6 +11,9 @@ struct node_runtime {
   std::atomic<int64_t> in_flight{0};
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> connect_failures{0};
+  // Set by the node actor while the node drains: the request that brings in_flight to 0 tells
+  // the actor, which announces that the node is drained.
+  std::atomic<bool> draining{false};
 };
 
 }  // namespace sg

@@ -39,7 +39,7 @@ caf::actor ensure_group_actor(self_ptr self, const group_spec& spec) {
   if (i != st.groups.end()) return i->second;
   auto g = self->spawn(group_actor,
                        group_actor_args{spec, st.args.table, st.args.probes,
-                                        caf::actor_cast<caf::actor>(self)});
+                                        caf::actor_cast<caf::actor>(self), st.args.events});
   st.groups.emplace(spec.name, g);
   return g;
 }

@@ -33,6 +33,7 @@ struct registry_actor_args {
   std::shared_ptr<registry_store> store;
   std::shared_ptr<routing_table> table;
   prober_ptr probes;
+  caf::actor events;  // event hub (may be null)
 };
 
 struct registry_actor_state {

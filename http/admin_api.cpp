@@ -106,8 +106,23 @@ struct admin_api::route {
   std::string_view query;
 };
 
-admin_api::admin_api(caf::actor_system& sys, caf::actor registry, admin_config cfg)
-    : sys_(sys), registry_(std::move(registry)), cfg_(std::move(cfg)) {}
+admin_api::admin_api(caf::actor_system& sys, caf::actor registry, caf::actor events,
+                     admin_config cfg)
+    : sys_(sys), registry_(std::move(registry)), events_(std::move(events)), cfg_(std::move(cfg)) {}
+
+bool admin_api::is_event_stream(const request& req, std::optional<response>& denied) const {
+  std::string_view target(req.target().data(), req.target().size());
+  if (target.substr(0, target.find('?')) != "/api/events") return false;
+  if (req.method() != verb::get) return false;  // handle() answers 405
+  if (!authorized(req)) {
+    denied = error_response(status::unauthorized, "unauthorized",
+                            "missing or wrong 'Authorization: Bearer <token>'", req.version(), false);
+    denied->set(bhttp::field::www_authenticate, "Bearer");
+  } else if (!events_) {
+    denied = error_response(status::not_found, "not_found", "no event stream", req.version(), false);
+  }
+  return true;
+}
 
 bool admin_api::authorized(const request& req) const {
   if (cfg_.token.empty()) return true;
@@ -207,6 +222,8 @@ asio::awaitable<response> admin_api::dispatch(const request& req, const route& r
                           "' must match [A-Za-z0-9._-]{1,128}");
     return false;
   };
+
+  if (seg.size() == 1 && seg[0] == "events") co_return not_allowed("GET");
 
   // /api/controller/{drain|activate}
   if (seg.size() == 2 && seg[0] == "controller" && (seg[1] == "drain" || seg[1] == "activate")) {

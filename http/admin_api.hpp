@@ -10,6 +10,7 @@
 #include <caf/actor_system.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace sg::http {
@@ -27,8 +28,14 @@ struct admin_config {
 
 class admin_api {
  public:
-  admin_api(caf::actor_system& sys, caf::actor registry, admin_config cfg);
+  admin_api(caf::actor_system& sys, caf::actor registry, caf::actor events, admin_config cfg);
   boost::asio::awaitable<response> handle(const request& req);
+
+  // True for GET /api/events, which the session turns into a stream; `denied` is set when the
+  // request may not have it (auth).
+  bool is_event_stream(const request& req, std::optional<response>& denied) const;
+  caf::actor_system& system() { return sys_; }
+  const caf::actor& events() const { return events_; }
 
  private:
   struct route;
@@ -37,6 +44,7 @@ class admin_api {
 
   caf::actor_system& sys_;
   caf::actor registry_;
+  caf::actor events_;
   admin_config cfg_;
 };
 

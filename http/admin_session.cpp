@@ -1,5 +1,7 @@
 #include "http/admin_session.hpp"
 
+#include "http/event_stream.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -10,6 +12,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+
+#include <charconv>
 
 namespace sg::http {
 
@@ -58,6 +62,19 @@ asio::awaitable<void> admin_session(tcp::socket sock, std::shared_ptr<admin_api>
                                "admin request bodies are limited to 1 MiB", 11, false);
       else if (rec)
         break;
+    }
+    if (!early) {
+      std::optional<response> denied;
+      if (api->is_event_stream(parser.get(), denied)) {
+        if (!denied) {
+          uint64_t since = 0;
+          auto last = parser.get()["Last-Event-ID"];
+          std::from_chars(last.data(), last.data() + last.size(), since);
+          co_await stream_events(stream, api->system(), api->events(), since);
+          break;
+        }
+        early = std::move(denied);
+      }
     }
     // (No co_await inside ?: — g++ 12 miscompiles that in coroutines.)
     response res;

@@ -37,12 +37,17 @@ using res_parser = bhttp::response_parser<bhttp::buffer_body>;
 
 // Counts a request against its node for as long as it runs.
 struct in_flight_guard {
-  node_runtime* rt;
-  explicit in_flight_guard(node_runtime* r) : rt(r) {
-    rt->in_flight.fetch_add(1, std::memory_order_relaxed);
-    rt->requests.fetch_add(1, std::memory_order_relaxed);
+  const routed_node& node;
+  explicit in_flight_guard(const routed_node& n) : node(n) {
+    node.runtime->in_flight.fetch_add(1, std::memory_order_relaxed);
+    node.runtime->requests.fetch_add(1, std::memory_order_relaxed);
   }
-  ~in_flight_guard() { rt->in_flight.fetch_sub(1, std::memory_order_relaxed); }
+  ~in_flight_guard() {
+    // The last request of a draining node tells its actor, which announces the drain complete.
+    if (node.runtime->in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
+        node.runtime->draining.load(std::memory_order_acquire))
+      caf::anon_send(node.actor, drained_atom::value);
+  }
   in_flight_guard(const in_flight_guard&) = delete;
   in_flight_guard& operator=(const in_flight_guard&) = delete;
 };
@@ -116,7 +121,9 @@ class session {
                               "malformed HTTP request: " + ec.message(), 11, false);
         break;
       }
+      ctx_->active.fetch_add(1, std::memory_order_relaxed);
       bool keep = co_await handle(p);
+      ctx_->active.fetch_sub(1, std::memory_order_relaxed);
       if (!keep) break;
     }
     beast::error_code ignored;
@@ -229,7 +236,7 @@ class session {
                                 "no node of group '" + snap->spec.name +
                                     "' accepted a connection: " + last_error);
     }
-    in_flight_guard guard{node->runtime.get()};
+    in_flight_guard guard{*node};
     co_return co_await std::visit(
         [&](auto& up) { return forward(p, *snap, *node, route, up, conn); }, conn->stream);
   }

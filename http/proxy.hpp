@@ -7,6 +7,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 
@@ -17,6 +18,7 @@ struct proxy_context {
   std::shared_ptr<boost::asio::ssl::context> tls;  // for https nodes
   std::chrono::milliseconds header_timeout{30000};  // client header read (slowloris bound)
   std::chrono::milliseconds idle_timeout{60000};    // no progress on a body transfer
+  std::atomic<int64_t> active{0};  // requests being forwarded (a graceful stop waits for 0)
 };
 
 boost::asio::awaitable<void> proxy_session(tcp::socket sock, std::shared_ptr<proxy_context> ctx);

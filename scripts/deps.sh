@@ -1,12 +1,15 @@
 #!/bin/sh
 # Installs what sgd needs to build, run and test, from Debian's packages only.
 # Idempotent: packages already present are skipped, so a second run costs ~1 s.
-# Usage: scripts/deps.sh [run|test]   (test adds the tools the test suite uses)
+# Usage: scripts/deps.sh [run|test|bench]   (test adds the test tools; bench the peers measured)
 set -eu
 want="${1:-run}"
 pkgs="g++ cmake ninja-build make libboost1.81-dev rapidjson-dev prometheus-cpp-dev libcaf-dev libssl-dev ca-certificates"
-if [ "$want" = test ]; then
+if [ "$want" = test ] || [ "$want" = bench ]; then
   pkgs="$pkgs catch2 curl openssl prometheus"
+fi
+if [ "$want" = bench ]; then
+  pkgs="$pkgs wrk haproxy nginx-light util-linux procps"
 fi
 missing=""
 for p in $pkgs; do

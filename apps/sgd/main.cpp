@@ -7,7 +7,10 @@
 #include "cluster/registry_actor.hpp"
 #include "cluster/registry_store.hpp"
 #include "http/admin_session.hpp"
+#include "actors/event_hub.hpp"
+#include "actors/url.hpp"
 #include "http/health_prober.hpp"
+#include "http/webhook.hpp"
 #include "http/listener.hpp"
 #include "http/proxy.hpp"
 #include "http/upstream.hpp"
@@ -15,7 +18,12 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <caf/all.hpp>
 
 #include <iostream>
@@ -63,6 +71,9 @@ int main(int argc, char** argv) {
     return fail("refusing to serve the admin API on non-loopback " + opt.admin +
                 " without --admin-token (or --insecure-admin)");
 
+  std::optional<url_parts> webhook;
+  if (!opt.alert_webhook.empty() && !(webhook = parse_url(opt.alert_webhook)))
+    return fail("--alert-webhook must be an absolute http(s) URL, got '" + opt.alert_webhook + "'");
   if (auto err = app::prepare_data_dir(opt.data_dir); !err.empty()) return fail(err);
   std::string cid;
   if (auto err = app::controller_id(opt.data_dir, opt.controller_id, cid); !err.empty())
@@ -93,15 +104,26 @@ int main(int argc, char** argv) {
   if (auto err = http::make_client_tls(opt.upstream_ca, tls); !err.empty()) return fail(err);
   auto table = std::make_shared<routing_table>();
   auto probes = std::make_shared<http::health_prober>(io, tls);
+  auto events = sys.spawn(event_hub);
+  if (webhook) {
+    auto hook = std::make_shared<http::webhook_sender>(io, *webhook, tls);
+    caf::anon_send(events, subscribe_atom::value, std::static_pointer_cast<event_sink>(hook),
+                   uint64_t{0});
+  }
   auto registry = sys.spawn(registry_actor,
-                            registry_actor_args{std::move(store), table, probes});
+                            registry_actor_args{std::move(store), table, probes, events});
+  // ~actor_system waits for every actor: take the long-lived ones down on every way out.
+  auto stop_actors = [&] {
+    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(events, caf::exit_reason::user_shutdown);
+  };
 
   http::admin_config acfg{cid, opt.admin, opt.listen, opt.data_dir, opt.admin_token, {}};
-  auto api = std::make_shared<http::admin_api>(sys, registry, acfg);
+  auto api = std::make_shared<http::admin_api>(sys, registry, events, acfg);
   auto admin = std::make_shared<http::listener>(
       io, [api](http::tcp::socket s) { return http::admin_session(std::move(s), api); });
   if (auto err = admin->bind(admin_host, admin_port); !err.empty()) {
-    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    stop_actors();
     return fail("admin: " + err);
   }
   auto pctx = std::make_shared<http::proxy_context>();
@@ -110,7 +132,7 @@ int main(int argc, char** argv) {
   auto proxy = std::make_shared<http::listener>(
       io, [pctx](http::tcp::socket s) { return http::proxy_session(std::move(s), pctx); });
   if (auto err = proxy->bind(proxy_host, proxy_port); !err.empty()) {
-    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    stop_actors();
     return fail("listen: " + err);
   }
   admin->start();
@@ -128,16 +150,45 @@ int main(int argc, char** argv) {
       log::error("cannot write ready file", {{"error", err}});
   }
 
+  // SIGTERM/SIGINT: drain gracefully (ping 418 for --drain-grace so outer load balancers move
+  // away, close the listeners, let in-flight requests finish); a second signal stops at once.
   boost::asio::signal_set signals{io.at(0), SIGINT, SIGTERM};
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    log::info("stopping", {{"signal", std::to_string(sig)}});
-    admin->stop();
-    proxy->stop();
-    io.stop();
-  });
+  bool stopping = false;
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (stopping) {
+          log::warn("second signal: stopping now", {{"signal", std::to_string(sig)}});
+          io.stop();
+          return;
+        }
+        stopping = true;
+        signals.async_wait(on_signal);
+        log::info("draining before stop", {{"signal", std::to_string(sig)},
+                                           {"grace_s", std::to_string(opt.drain_grace_s)}});
+        caf::anon_send(registry, ctl_drain_atom::value, true);
+        boost::asio::co_spawn(
+            io.at(0),
+            [&]() -> boost::asio::awaitable<void> {
+              namespace asio = boost::asio;
+              asio::steady_timer t{io.at(0), std::chrono::seconds(opt.drain_grace_s)};
+              co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+              admin->stop();
+              proxy->stop();
+              auto deadline = std::chrono::steady_clock::now() +
+                              std::chrono::seconds(opt.drain_timeout_s);
+              while (pctx->active.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+                t.expires_after(std::chrono::milliseconds(50));
+                co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+              }
+              log::info("stopping", {{"in_flight_left", std::to_string(pctx->active.load())}});
+              io.stop();
+            },
+            boost::asio::detached);
+      };
+  signals.async_wait(on_signal);
   io.run();
-  caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+  stop_actors();
   log::info("stopped", {{"controller", cid}});
   return 0;
 }

@@ -26,6 +26,9 @@ const flag flags[] = {
     {"admin-token", "TOKEN", "require 'Authorization: Bearer TOKEN' on /api (env SGD_ADMIN_TOKEN)"},
     {"log-level", "LEVEL", "debug, info, warn, error or off (default info)"},
     {"insecure-admin", nullptr, "allow a non-loopback admin address without an admin token"},
+    {"alert-webhook", "URL", "POST every node event (JSON) to URL; 3 tries, never blocks routing"},
+    {"drain-grace", "SECONDS", "on SIGTERM: ping answers 418 this long before closing (default 10)"},
+    {"drain-timeout", "SECONDS", "then wait this long at most for in-flight requests (default 300)"},
     {"upstream-ca", "FILE", "trust this CA (PEM) for https nodes, besides the system CAs"},
     {"ready-file", "FILE", "write {\"admin\":..,\"proxy\":..} to FILE once listening"},
     {"help", nullptr, "show this help"},
@@ -45,6 +48,16 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
+std::string read_int(const std::string& name, const std::string& value, int lo, int hi, int& out) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc{} || p != value.data() + value.size() || v < lo || v > hi)
+    return "--" + name + " must be an integer from " + std::to_string(lo) + " to " +
+           std::to_string(hi) + ", got '" + value + "'";
+  out = v;
+  return {};
+}
+
 std::string apply(const std::string& name, const std::string& value, options& o) {
   if (name == "listen") o.listen = value;
   else if (name == "admin") o.admin = value;
@@ -58,13 +71,10 @@ std::string apply(const std::string& name, const std::string& value, options& o)
   else if (name == "insecure-admin") o.insecure_admin = value != "false" && value != "0";
   else if (name == "help") o.help = true;
   else if (name == "version") o.version = true;
-  else if (name == "threads") {
-    int v = 0;
-    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec != std::errc{} || p != value.data() + value.size() || v < 1 || v > 256)
-      return "--threads must be an integer from 1 to 256, got '" + value + "'";
-    o.threads = v;
-  }
+  else if (name == "alert-webhook") o.alert_webhook = value;
+  else if (name == "threads") return read_int(name, value, 1, 256, o.threads);
+  else if (name == "drain-grace") return read_int(name, value, 0, 3600, o.drain_grace_s);
+  else if (name == "drain-timeout") return read_int(name, value, 0, 86400, o.drain_timeout_s);
   return {};
 }
 

@@ -17,6 +17,9 @@ struct options {
   std::string log_level = "info";
   bool insecure_admin = false;
   std::string upstream_ca;  // extra CA file for https nodes
+  std::string alert_webhook;
+  int drain_grace_s = 10;     // SIGTERM: ping answers 418 this long before listeners close
+  int drain_timeout_s = 300;  // then in-flight requests get this long to finish
   std::string ready_file;  // written with the bound addresses once serving
   bool help = false;
   bool version = false;

@@ -40,7 +40,9 @@ sgd_instance::sgd_instance(sgd_options opts) : opts_(std::move(opts)) {
   log_path_ = temp_dir_ + "/sgd.log";
   ready_file_ = temp_dir_ + "/ready.json";
   admin_port_ = opts_.admin_port ? opts_.admin_port : free_port();
-  proxy_port_ = opts_.proxy_port ? opts_.proxy_port : free_port();
+  proxy_port_ = opts_.proxy_port;
+  for (int i = 0; i < 10 && (proxy_port_ == 0 || proxy_port_ == admin_port_); ++i)
+    proxy_port_ = free_port();
   REQUIRE(admin_port_ != 0);
   REQUIRE(proxy_port_ != 0);
   start();

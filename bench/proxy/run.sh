@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# Proxy hot-path benchmark: HAProxy vs nginx vs sgd, side by side in one run.
+#
+# Three nginx backends (one nginx master, worker_processes 1, three listen ports, "ok\n")
+# sit on the load core together with wrk. Each proxy runs alone on the proxy core and balances
+# round robin over the three with keep-alive upstream connections. Per proxy and round: a short
+# warm-up, then `wrk -t1 -c64 -d$DURATION --latency`; the proxy's own CPU time (utime+stime from
+# /proc, all its processes) over the wrk run gives CPU µs per request. Rounds are interleaved
+# (haproxy, nginx, sgd, haproxy, ...) and the medians are reported.
+#
+# Env: DURATION (s, default 10)  ROUNDS (3)  WARMUP (s, 2)  CONNS (64)
+#      SGD (binary, default build/apps/sgd)  SGD_FLAGS (extra sgd flags, word-split)
+#      METRICS (passed as `--metrics $METRICS` only if this sgd's --help lists --metrics)
+#      PROXY_CPU (0)  LOAD_CPU (1)  PROXIES ("haproxy nginx sgd")  KEEP_TMP=1 keeps the temp dir
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=../common.sh
+. "$HERE/../common.sh"
+
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-2}
+CONNS=${CONNS:-64}
+SGD=${SGD:-$ROOT/build/apps/sgd}
+PROXIES=${PROXIES:-haproxy nginx sgd}
+read -r -a SGD_EXTRA <<<"${SGD_FLAGS:-}"
+if [[ -n ${METRICS:-} ]]; then
+  if "$SGD" --help 2>&1 | grep -q -- '--metrics'; then
+    SGD_EXTRA+=(--metrics "$METRICS")
+  else
+    log "note: METRICS=$METRICS ignored: this sgd has no --metrics flag"
+  fi
+fi
+
+need wrk haproxy nginx curl taskset awk ss getconf
+[[ -x $SGD ]] || die "sgd binary not found at $SGD (ninja -C build sgd)"
+cpus_for_pinning
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+bench_mktemp
+T=$BENCH_TMP
+log "temp dir $T; proxy core $PROXY_CPU, load core $LOAD_CPU"
+
+free_port B1; free_port B2; free_port B3
+free_port P_HAPROXY; free_port P_NGINX; free_port P_SGD; free_port A_SGD
+
+# nginx needs its temp paths and error log inside the prefix: never touch the system config.
+nginx_common() {
+  cat <<EOF
+worker_processes 1;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections 4096; }
+EOF
+}
+nginx_http_common() {
+  cat <<EOF
+  access_log off;
+  client_body_temp_path $1/body;
+  proxy_temp_path $1/proxy;
+  fastcgi_temp_path $1/fastcgi;
+  uwsgi_temp_path $1/uwsgi;
+  scgi_temp_path $1/scgi;
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+EOF
+}
+
+# --- backends --------------------------------------------------------------------------------
+mkdir -p "$T/backend"
+{
+  nginx_common "$T/backend"
+  echo "http {"
+  nginx_http_common "$T/backend"
+  cat <<EOF
+  server {
+    listen 127.0.0.1:$B1;
+    listen 127.0.0.1:$B2;
+    listen 127.0.0.1:$B3;
+    location / { default_type text/plain; return 200 "ok\n"; }
+    location /health { return 200; }
+  }
+}
+EOF
+} >"$T/backend/nginx.conf"
+bench_start backends "$T/backend/out.log" \
+  taskset -c "$LOAD_CPU" nginx -p "$T/backend" -e "$T/backend/error.log" -c "$T/backend/nginx.conf"
+BACKEND_PID=$BENCH_LAST_PID
+for p in $B1 $B2 $B3; do wait_port "$p" 10 "$BACKEND_PID" || die "backend on $p did not start"; done
+
+# --- haproxy ---------------------------------------------------------------------------------
+cat >"$T/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  timeout http-keep-alive 30s
+  option http-keep-alive
+frontend fe
+  bind 127.0.0.1:$P_HAPROXY
+  default_backend be
+backend be
+  balance roundrobin
+  http-reuse always
+  server b1 127.0.0.1:$B1
+  server b2 127.0.0.1:$B2
+  server b3 127.0.0.1:$B3
+EOF
+haproxy -c -f "$T/haproxy.cfg" >/dev/null || die "bad haproxy config"
+
+# --- nginx as a proxy ------------------------------------------------------------------------
+mkdir -p "$T/nginxp"
+{
+  nginx_common "$T/nginxp"
+  echo "http {"
+  nginx_http_common "$T/nginxp"
+  cat <<EOF
+  upstream be {
+    server 127.0.0.1:$B1;
+    server 127.0.0.1:$B2;
+    server 127.0.0.1:$B3;
+    keepalive 64;
+    keepalive_requests 10000000;
+  }
+  server {
+    listen 127.0.0.1:$P_NGINX;
+    location / {
+      proxy_pass http://be;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+} >"$T/nginxp/nginx.conf"
+
+start_proxy() {   # sets PROXY_PID and URL
+  case $1 in
+    haproxy)
+      bench_start haproxy "$T/haproxy.log" taskset -c "$PROXY_CPU" haproxy -db -f "$T/haproxy.cfg"
+      PROXY_PID=$BENCH_LAST_PID; URL=http://127.0.0.1:$P_HAPROXY/
+      wait_port "$P_HAPROXY" 10 "$PROXY_PID" ;;
+    nginx)
+      bench_start nginx-proxy "$T/nginxp/out.log" taskset -c "$PROXY_CPU" \
+        nginx -p "$T/nginxp" -e "$T/nginxp/error.log" -c "$T/nginxp/nginx.conf"
+      PROXY_PID=$BENCH_LAST_PID; URL=http://127.0.0.1:$P_NGINX/
+      wait_port "$P_NGINX" 10 "$PROXY_PID" ;;
+    sgd)
+      rm -rf "$T/sgd-data"
+      bench_start sgd "$T/sgd.log" taskset -c "$PROXY_CPU" "$SGD" --admin "127.0.0.1:$A_SGD" \
+        --listen "127.0.0.1:$P_SGD" --data-dir "$T/sgd-data" --threads 1 --log-level warn \
+        "${SGD_EXTRA[@]}"
+      PROXY_PID=$BENCH_LAST_PID; URL=http://127.0.0.1:$P_SGD/groups/bench/
+      wait_port "$A_SGD" 10 "$PROXY_PID" && wait_port "$P_SGD" 10 "$PROXY_PID" || return 1
+      local code i=0 b
+      code=$(curl -s -o "$T/put.json" -w '%{http_code}' -X PUT \
+        "http://127.0.0.1:$A_SGD/api/server-groups/bench" \
+        -d '{"strategy":"round_robin","healthCheck":{"intervalMs":1000,"timeoutMs":500}}')
+      [[ $code == 2?? ]] || { log "group PUT answered $code: $(cat "$T/put.json")"; return 1; }
+      for b in $B1 $B2 $B3; do
+        i=$((i + 1))
+        code=$(curl -s -o "$T/node$i.json" -w '%{http_code}' -X POST \
+          "http://127.0.0.1:$A_SGD/api/server-groups/bench/nodes" \
+          -d "{\"name\":\"n$i\",\"baseUrl\":\"http://127.0.0.1:$b\"}")
+        [[ $code == 201 ]] && grep -q '"status":"healthy"' "$T/node$i.json" ||
+          { log "node n$i registration answered $code: $(cat "$T/node$i.json")"; return 1; }
+      done ;;
+  esac
+}
+
+# Our proxy pid plus its children (nginx master + worker); all pids are ones we started.
+proc_tree() {
+  local p=$1 c
+  echo "$p"
+  for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do proc_tree "$c"; done
+}
+tree_ticks() {
+  local sum=0 p t
+  for p in $(proc_tree "$1"); do
+    t=$(cpu_ticks "$p" 2>/dev/null) || continue
+    sum=$((sum + t))
+  done
+  echo "$sum"
+}
+
+# --- the rotation ----------------------------------------------------------------------------
+RESULTS=$T/results.tsv   # proxy round rps p50us p99us cpu_us_per_req requests non2xx sockerr
+: >"$RESULTS"
+SGD_PROBLEMS=""
+for (( r = 1; r <= ROUNDS; r++ )); do
+  for px in $PROXIES; do
+    start_proxy "$px" || die "$px did not start (logs in $T; rerun with KEEP_TMP=1)"
+    body=$(curl -s --max-time 5 "$URL") || true
+    [[ $body == ok ]] || die "$px answered '$body' instead of ok at $URL"
+    taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$URL" >"$T/warm-$px-$r.txt" 2>&1
+    t0=$(tree_ticks "$PROXY_PID")
+    taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$URL" >"$T/wrk-$px-$r.txt" 2>&1
+    t1=$(tree_ticks "$PROXY_PID")
+    kill -0 "$PROXY_PID" 2>/dev/null || SGD_PROBLEMS+="$px died during round $r; "
+    w=$T/wrk-$px-$r.txt
+    reqs=$(awk '/requests in/ { print $1; exit }' "$w")
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$w")
+    p50=$(to_us "$(awk '$1 == "50%" { print $2; exit }' "$w")")
+    p99=$(to_us "$(awk '$1 == "99%" { print $2; exit }' "$w")")
+    non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$w"); non2xx=${non2xx:-0}
+    sockerr=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$w"); sockerr=${sockerr:-0}
+    cpu_s=$(ticks_to_seconds $((t1 - t0)))
+    cpu_us=$(awk -v c="$cpu_s" -v n="${reqs:-0}" 'BEGIN { if (n > 0) printf "%.2f", c * 1e6 / n; else print "nan" }')
+    printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$px" "$r" "$rps" "$p50" "$p99" "$cpu_us" \
+      "$reqs" "$non2xx" "$sockerr" >>"$RESULTS"
+    log "round $r $px: $rps req/s, p50 ${p50}us, p99 ${p99}us, cpu ${cpu_s}s = ${cpu_us}us/req, non-2xx $non2xx, socket errors $sockerr"
+    if [[ $non2xx != 0 || $sockerr != 0 ]]; then
+      SGD_PROBLEMS+="$px round $r: non-2xx $non2xx, socket errors $sockerr ($(grep 'Socket errors' "$w" || true)); "
+    fi
+    bench_stop "$PROXY_PID"
+    if [[ -n $BENCH_STOP_RC && $BENCH_STOP_RC != 0 && $BENCH_STOP_RC != 143 ]]; then
+      SGD_PROBLEMS+="$px round $r: exit status $BENCH_STOP_RC on SIGTERM after the run; "
+      log "$px exited with status $BENCH_STOP_RC on SIGTERM"
+    fi
+  done
+done
+
+# --- report ----------------------------------------------------------------------------------
+col() { awk -F'\t' -v p="$1" -v c="$2" '$1 == p { print $c }' "$RESULTS"; }
+echo
+echo "== proxy benchmark: wrk -t1 -c$CONNS -d${DURATION}s, $ROUNDS interleaved rounds, medians =="
+machine_info | sed 's/^/# /'
+echo "# sgd flags: --threads 1 --log-level warn ${SGD_EXTRA[*]:-}"
+echo
+echo "per round:"
+printf '  %-8s %5s %10s %9s %9s %10s %9s %8s\n' proxy round req/s p50_us p99_us cpu_us/req non2xx sockerr
+awk -F'\t' '{ printf "  %-8s %5s %10.0f %9.1f %9.1f %10.2f %9s %8s\n", $1, $2, $3, $4, $5, $6, $8, $9 }' "$RESULTS"
+echo
+printf '| %-7s | %10s | %9s | %9s | %15s |\n' proxy "req/s" "p50 µs" "p99 µs" "CPU µs/request"
+printf '|%s|%s|%s|%s|%s|\n' ---------  ------------ ----------- ----------- -----------------
+declare -A MRPS MP50 MP99 MCPU
+for px in $PROXIES; do
+  # shellcheck disable=SC2046
+  MRPS[$px]=$(median $(col "$px" 3)); MP50[$px]=$(median $(col "$px" 4))
+  # shellcheck disable=SC2046
+  MP99[$px]=$(median $(col "$px" 5)); MCPU[$px]=$(median $(col "$px" 6))
+  printf '| %-7s | %10.0f | %9.1f | %9.1f | %15.2f |\n' "$px" "${MRPS[$px]}" "${MP50[$px]}" \
+    "${MP99[$px]}" "${MCPU[$px]}"
+done
+if [[ " $PROXIES " == *" sgd "* && " $PROXIES " == *" haproxy "* ]]; then
+  echo
+  c=$(ratio "${MCPU[sgd]}" "${MCPU[haproxy]}")
+  p=$(ratio "${MP99[sgd]}" "${MP99[haproxy]}")
+  q=$(ratio "${MRPS[sgd]}" "${MRPS[haproxy]}")
+  verdict() { awk -v x="$1" -v lim="$2" 'BEGIN { print (x + 0 <= lim) ? "meets target" : "ABOVE target" }'; }
+  echo "sgd/HAProxy CPU µs per request: $c  (target <= 1.00: $(verdict "$c" 1.0))"
+  echo "sgd/HAProxy p99 latency:        $p  (target <= 1.00: $(verdict "$p" 1.0))"
+  echo "sgd/HAProxy requests/s:         $q  (higher is better)"
+  if [[ " $PROXIES " == *" nginx "* ]]; then
+    echo "sgd/nginx   CPU µs per request: $(ratio "${MCPU[sgd]}" "${MCPU[nginx]}")"
+  fi
+fi
+if [[ -n $SGD_PROBLEMS ]]; then
+  echo
+  echo "PROBLEMS: $SGD_PROBLEMS"
+fi
+if [[ ${KEEP_TMP:-0} == 1 ]]; then echo "raw wrk outputs kept in $T"; fi
