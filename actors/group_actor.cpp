@@ -33,13 +33,16 @@ void publish(self_ptr self) {
   snap->owner = st.owner;
   snap->version = ++st.version;
   snap->counter = st.counter;
+  snap->stats = st.stats;
   status_counts counts;
   for (auto& [id, c] : st.children) {
     if (c.reported) counts.add(c.health.status);
-    if (!routable(c)) continue;
     auto base = parse_url(c.spec.base_url);
     if (!base) continue;  // validated at registration; a journal from elsewhere may still differ
-    snap->nodes.push_back(routed_node{c.spec, *base, c.health.status, c.runtime, c.actor});
+    routed_node rn{c.spec, *base, c.reported ? c.health.status : node_status::unhealthy, c.runtime,
+                   c.actor};
+    if (routable(c)) snap->nodes.push_back(rn);
+    snap->members.push_back(std::move(rn));
   }
   std::vector<int32_t> weights;
   for (auto& n : snap->nodes) weights.push_back(n.spec.weight);
@@ -57,7 +60,7 @@ void publish(self_ptr self) {
 void spawn_child(self_ptr self, group_child& c, bool start_healthy) {
   node_actor_args a{c.spec,   self->state.args.spec.health,      c.runtime,
                     self->state.args.probes, caf::actor_cast<caf::actor>(self),
-                    self->state.args.events, start_healthy};
+                    self->state.args.events, self->state.stats, start_healthy};
   c.actor = self->spawn<caf::monitored>(node_actor, std::move(a));
   self->state.by_addr[c.actor.address()] = c.spec.node_id;
 }

@@ -44,6 +44,7 @@ struct group_state {
   uint64_t owner = 0;
   uint64_t version = 0;
   std::shared_ptr<std::atomic<uint64_t>> counter = std::make_shared<std::atomic<uint64_t>>(0);
+  std::shared_ptr<group_runtime> stats = std::make_shared<group_runtime>();
   std::map<std::string, group_child> children;
   std::map<caf::actor_addr, std::string> by_addr;
   status_counts last_counts;

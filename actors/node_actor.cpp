@@ -21,6 +21,7 @@ int64_t unix_ms() {
 
 void emit(caf::stateful_actor<node_state>* self, event e) {
   auto& st = self->state;
+  if (e.alert == "raised") st.args->runtime->alerts.fetch_add(1, std::memory_order_relaxed);
   if (!st.args->events) return;
   e.group = st.args->spec.group;
   e.node_id = st.args->spec.node_id;
@@ -138,6 +139,12 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
       s.probe_pending = false;
       bool first = s.health.last_check.at_ms == 0 && !s.args->start_healthy;
       auto ch = s.machine->observe(r.outcome);
+      auto& rt = *s.args->runtime;
+      (r.outcome == probe_outcome::pass    ? rt.checks_pass
+       : r.outcome == probe_outcome::drain ? rt.checks_drain
+                                           : rt.checks_fail)
+          .fetch_add(1, std::memory_order_relaxed);
+      if (s.args->group_stats) s.args->group_stats->check_duration.observe(r.latency_ms / 1000.0);
       s.health.last_check = check_record{unix_ms(), r.latency_ms, r.http_status, std::move(r.error)};
       on_change(self, ch, first);
       report(self);

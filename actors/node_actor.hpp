@@ -23,6 +23,7 @@ struct node_actor_args {
   prober_ptr probes;         // nullptr: no active checks, the node counts as healthy
   caf::actor group;          // receives (health_atom, node_id, node_health)
   caf::actor events;         // event hub (may be null)
+  std::shared_ptr<group_runtime> group_stats;  // check latency histogram (may be null)
   bool start_healthy = false;  // restart of a node that was routable before
 };
 

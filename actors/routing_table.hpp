@@ -31,10 +31,11 @@ struct group_snapshot {
   group_spec spec;
   std::vector<routed_node> nodes;  // routable nodes only (healthy or degraded, active)
   std::vector<uint32_t> wrr_schedule;  // smooth weighted round-robin cycle (indices into nodes)
+  std::vector<routed_node> members;    // every registered node, routable or not (for /metrics)
+  std::shared_ptr<group_runtime> stats = std::make_shared<group_runtime>();
   // Request counter for round robin; shared by the group's successive snapshots so the rotation
   // continues across membership changes.
   std::shared_ptr<std::atomic<uint64_t>> counter = std::make_shared<std::atomic<uint64_t>>(0);
-  std::shared_ptr<node_runtime> group_runtime;  // group-wide counters
   uint64_t version = 0;
   uint64_t owner = 0;  // incarnation of the publishing group actor; higher ones win
 };

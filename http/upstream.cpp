@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
 
 namespace sg::http {
@@ -57,7 +58,8 @@ asio::awaitable<connect_result> connect_upstream(const url_parts& base,
   std::vector<tcp::endpoint> endpoints;
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(base.host, ec);
-  if (!ec) {
+  bool is_ip = !ec;
+  if (is_ip) {
     endpoints.emplace_back(addr, base.port);
   } else {
     tcp::resolver resolver{ex};
@@ -89,9 +91,13 @@ asio::awaitable<connect_result> connect_upstream(const url_parts& base,
     co_return out;
   }
   tls_stream ts{std::move(stream), *tls};
-  // SNI and host name verification.
-  if (!SSL_set_tlsext_host_name(ts.native_handle(), base.host.c_str()) ||
-      !SSL_set1_host(ts.native_handle(), base.host.c_str())) {
+  // Verify the certificate names this node: an IP literal must be in its IP SANs (and is not
+  // sent as SNI), a host name must match and goes out as SNI.
+  auto* ssl = ts.native_handle();
+  bool set = !is_ip ? SSL_set_tlsext_host_name(ssl, base.host.c_str()) == 1 &&
+                         SSL_set1_host(ssl, base.host.c_str()) == 1
+                   : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), base.host.c_str()) == 1;
+  if (!set) {
     out.error = "cannot set TLS host name " + base.host;
     co_return out;
   }
