@@ -35,4 +35,12 @@ routing_table::snapshot_ptr routing_table::find(std::string_view group) const {
 
 size_t routing_table::size() const { return map_.load()->size(); }
 
+std::vector<routing_table::snapshot_ptr> routing_table::all() const {
+  auto cur = map_.load();
+  std::vector<snapshot_ptr> out;
+  out.reserve(cur->size());
+  for (auto& [name, snap] : *cur) out.push_back(snap);
+  return out;
+}
+
 }  // namespace sg

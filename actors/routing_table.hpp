@@ -54,6 +54,7 @@ class routing_table {
   // Lock-free; nullptr for an unknown group.
   snapshot_ptr find(std::string_view group) const;
   size_t size() const;
+  std::vector<snapshot_ptr> all() const;
 
  private:
   using map_type = std::map<std::string, snapshot_ptr, std::less<>>;

@@ -188,4 +188,24 @@ machine_info() {
   echo "nproc: $(nproc)"
   echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
   echo "kernel: $(uname -sr)"
+  echo "load average at start: $(cut -d" " -f1-3 /proc/loadavg)"
+}
+
+# sgd_snapshot SRC: copy the sgd binary into the temp dir (a rebuild during the run then cannot
+# swap it), set SGD to the copy, SGD_DESC to what was measured, and SGD_BASE_FLAGS to flags this
+# build needs for a quick stop (--drain-grace 0 when it has that flag: SIGTERM otherwise keeps
+# answering for 10 s before closing).
+sgd_snapshot() {
+  local src=$1 root head dirty=""
+  [[ -x $src ]] || die "sgd binary not found at $src (ninja -C build sgd)"
+  cp "$src" "$BENCH_TMP/sgd" || die "cannot copy $src"
+  SGD=$BENCH_TMP/sgd
+  root=$(cd "$(dirname "$src")" && git rev-parse --show-toplevel 2>/dev/null) || root=""
+  if [[ -n $root ]]; then
+    head=$(git -C "$root" rev-parse --short HEAD 2>/dev/null)
+    git -C "$root" diff --quiet HEAD -- 2>/dev/null || dirty=" (working tree had uncommitted changes)"
+  fi
+  SGD_DESC="$("$SGD" --version 2>/dev/null | head -1), binary built $(date -u -r "$src" '+%Y-%m-%d %H:%M:%SZ'), HEAD ${head:-?}$dirty"
+  SGD_BASE_FLAGS=()
+  if "$SGD" --help 2>&1 | grep -q -- '--drain-grace'; then SGD_BASE_FLAGS+=(--drain-grace 0); fi
 }

@@ -171,9 +171,11 @@ asio::awaitable<response> admin_api::handle(const request& req) {
   }
   if (path == "/metrics" && cfg_.metrics_text) {
     if (req.method() != verb::get) co_return method_not_allowed("GET");
+    auto info = co_await ask<controller_info>(sys_, registry_, ask_timeout, ctl_info_atom::value);
+    if (!info) co_return error_response(info.error(), req.version(), req.keep_alive());
     response res{status::ok, req.version()};
     res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
-    res.body() = cfg_.metrics_text();
+    res.body() = cfg_.metrics_text(info->draining);
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
     co_return res;

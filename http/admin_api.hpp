@@ -23,7 +23,7 @@ struct admin_config {
   std::string proxy_address;
   std::string data_dir;
   std::string token;  // empty: no authentication
-  std::function<std::string()> metrics_text;  // body of GET /metrics; empty: 404
+  std::function<std::string(bool draining)> metrics_text;  // body of GET /metrics; empty: 404
 };
 
 class admin_api {

@@ -151,6 +151,7 @@ class session {
 
   asio::awaitable<bool> handle(req_parser& p) {
     auto& req = p.get();
+    auto started = std::chrono::steady_clock::now();
     std::string_view target(req.target().data(), req.target().size());
     group_route route;
     if (!parse_route(target, route))
@@ -160,15 +161,20 @@ class session {
     if (!snap)
       co_return co_await reject(p, status::not_found, "group_not_found",
                                 "no group named '" + std::string(route.group) + "'");
-    if (snap->nodes.empty())
+    auto& stats = *snap->stats;
+    if (snap->nodes.empty()) {
+      stats.rejected_no_node.fetch_add(1, std::memory_order_relaxed);
       co_return co_await reject(p, status::service_unavailable, "no_routable_node",
                                 "group '" + snap->spec.name + "' has no routable node", 1);
+    }
     auto max = snap->spec.max_request_bytes;
     if (max) {
-      if (auto len = p.content_length(); len && *len > max)
+      if (auto len = p.content_length(); len && *len > max) {
+        stats.rejected_too_large.fetch_add(1, std::memory_order_relaxed);
         co_return co_await reject(p, status::payload_too_large, "body_too_large",
                                   "group '" + snap->spec.name + "' accepts bodies up to " +
                                       std::to_string(max) + " bytes");
+      }
       p.body_limit(max);
     }
 
@@ -179,12 +185,14 @@ class session {
       if (auto err = parse_route_metadata(std::string_view(md.data(), md.size()), pairs);
           !err.empty())
         co_return co_await reject(p, status::bad_request, "invalid_route_metadata", err);
-      if (block_mismatches(*snap, pairs, blocked) == 0)
+      if (block_mismatches(*snap, pairs, blocked) == 0) {
+        stats.rejected_no_match.fetch_add(1, std::memory_order_relaxed);
         co_return co_await reject(p, status::service_unavailable, "no_matching_node",
                                   "no routable node of group '" + snap->spec.name +
                                       "' matches X-Route-Metadata '" +
                                       std::string(md.data(), md.size()) + "'",
                                   1);
+      }
       filtered = true;
     }
     std::string_view sticky;
@@ -205,6 +213,7 @@ class session {
     for (int attempt = 0; attempt <= snap->spec.retries; ++attempt) {
       auto i = pick(*snap, counter, sticky, filtered || attempt ? &blocked : nullptr);
       if (i == no_pick) break;
+      if (attempt) stats.retries.fetch_add(1, std::memory_order_relaxed);
       auto& cand = snap->nodes[i];
       conn = pool.take(cand.spec.node_id);
       if (!conn) {
@@ -228,17 +237,22 @@ class session {
       break;
     }
     if (!node) {
-      if (last_error.empty())
+      if (last_error.empty()) {
+        stats.rejected_no_node.fetch_add(1, std::memory_order_relaxed);
         co_return co_await reject(p, status::service_unavailable, "no_routable_node",
                                   "no routable node left in group '" + snap->spec.name + "'", 1);
+      }
       co_return co_await reject(p, last_timeout ? status::gateway_timeout : status::bad_gateway,
                                 last_timeout ? "upstream_timeout" : "upstream_unreachable",
                                 "no node of group '" + snap->spec.name +
                                     "' accepted a connection: " + last_error);
     }
     in_flight_guard guard{*node};
-    co_return co_await std::visit(
+    bool keep = co_await std::visit(
         [&](auto& up) { return forward(p, *snap, *node, route, up, conn); }, conn->stream);
+    stats.request_duration.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    co_return keep;
   }
 
   template <class Stream>
@@ -305,6 +319,7 @@ class session {
         req.body().size = buf.size() - req.body().size;
         req.body().data = buf.data();
         req.body().more = !p.is_done();
+        snap.stats->bytes_in.fetch_add(req.body().size, std::memory_order_relaxed);
       } else {
         req.body().data = nullptr;
         req.body().size = 0;
@@ -338,6 +353,8 @@ class session {
       break;
     }
     auto& res = rp.get();
+    auto code_class = std::min<unsigned>(res.result_int() / 100, 5);
+    node.runtime->responses[code_class].fetch_add(1, std::memory_order_relaxed);
     bool upstream_keep = res.keep_alive();
     strip_hop_by_hop(res);
     bool close_delimited = !res.has_content_length() && !res.chunked() && !rp.is_done();
@@ -371,6 +388,7 @@ class session {
         res.body().size = buf.size() - res.body().size;
         res.body().data = buf.data();
         res.body().more = !rp.is_done();
+        snap.stats->bytes_out.fetch_add(res.body().size, std::memory_order_relaxed);
       } else {
         res.body().data = nullptr;
         res.body().size = 0;
@@ -394,6 +412,7 @@ class session {
                                         const routed_node& node, beast::error_code ec,
                                         unsigned version) {
     bool timeout = ec == beast::error::timeout;
+    node.runtime->responses[0].fetch_add(1, std::memory_order_relaxed);
     log::warn("upstream failed", {{"group", snap.spec.name},
                                   {"node", node.spec.node_id},
                                   {"error", ec.message()}});

@@ -12,6 +12,7 @@
 #include "http/health_prober.hpp"
 #include "http/webhook.hpp"
 #include "http/listener.hpp"
+#include "http/metrics_endpoint.hpp"
 #include "http/proxy.hpp"
 #include "http/upstream.hpp"
 #include "metrics/log.hpp"
@@ -118,7 +119,10 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(events, caf::exit_reason::user_shutdown);
   };
 
-  http::admin_config acfg{cid, opt.admin, opt.listen, opt.data_dir, opt.admin_token, {}};
+  http::admin_config acfg{cid, opt.admin, opt.listen, opt.data_dir, opt.admin_token,
+                          [table](bool draining) {
+                            return http::render_metrics(*table, http::controller_figures{draining});
+                          }};
   auto api = std::make_shared<http::admin_api>(sys, registry, events, acfg);
   auto admin = std::make_shared<http::listener>(
       io, [api](http::tcp::socket s) { return http::admin_session(std::move(s), api); });

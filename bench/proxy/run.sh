@@ -34,12 +34,13 @@ if [[ -n ${METRICS:-} ]]; then
 fi
 
 need wrk haproxy nginx curl taskset awk ss getconf
-[[ -x $SGD ]] || die "sgd binary not found at $SGD (ninja -C build sgd)"
 cpus_for_pinning
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 bench_mktemp
 T=$BENCH_TMP
+sgd_snapshot "$SGD"
+log "sgd: $SGD_DESC"
 log "temp dir $T; proxy core $PROXY_CPU, load core $LOAD_CPU"
 
 free_port B1; free_port B2; free_port B3
@@ -155,7 +156,7 @@ start_proxy() {   # sets PROXY_PID and URL
       rm -rf "$T/sgd-data"
       bench_start sgd "$T/sgd.log" taskset -c "$PROXY_CPU" "$SGD" --admin "127.0.0.1:$A_SGD" \
         --listen "127.0.0.1:$P_SGD" --data-dir "$T/sgd-data" --threads 1 --log-level warn \
-        "${SGD_EXTRA[@]}"
+        "${SGD_BASE_FLAGS[@]}" "${SGD_EXTRA[@]}"
       PROXY_PID=$BENCH_LAST_PID; URL=http://127.0.0.1:$P_SGD/groups/bench/
       wait_port "$A_SGD" 10 "$PROXY_PID" && wait_port "$P_SGD" 10 "$PROXY_PID" || return 1
       local code i=0 b
@@ -218,7 +219,7 @@ for (( r = 1; r <= ROUNDS; r++ )); do
     if [[ $non2xx != 0 || $sockerr != 0 ]]; then
       SGD_PROBLEMS+="$px round $r: non-2xx $non2xx, socket errors $sockerr ($(grep 'Socket errors' "$w" || true)); "
     fi
-    bench_stop "$PROXY_PID"
+    bench_stop "$PROXY_PID" 15
     if [[ -n $BENCH_STOP_RC && $BENCH_STOP_RC != 0 && $BENCH_STOP_RC != 143 ]]; then
       SGD_PROBLEMS+="$px round $r: exit status $BENCH_STOP_RC on SIGTERM after the run; "
       log "$px exited with status $BENCH_STOP_RC on SIGTERM"
@@ -231,7 +232,8 @@ col() { awk -F'\t' -v p="$1" -v c="$2" '$1 == p { print $c }' "$RESULTS"; }
 echo
 echo "== proxy benchmark: wrk -t1 -c$CONNS -d${DURATION}s, $ROUNDS interleaved rounds, medians =="
 machine_info | sed 's/^/# /'
-echo "# sgd flags: --threads 1 --log-level warn ${SGD_EXTRA[*]:-}"
+echo "# sgd: $SGD_DESC"
+echo "# sgd flags: --threads 1 --log-level warn ${SGD_BASE_FLAGS[*]:-} ${SGD_EXTRA[*]:-}"
 echo
 echo "per round:"
 printf '  %-8s %5s %10s %9s %9s %10s %9s %8s\n' proxy round req/s p50_us p99_us cpu_us/req non2xx sockerr

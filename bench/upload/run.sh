@@ -27,12 +27,13 @@ DATA=${DATA:-random}
 read -r -a SGD_EXTRA <<<"${SGD_FLAGS:-}"
 
 need curl taskset awk ss getconf sha256sum
-[[ -x $SGD ]] || die "sgd binary not found at $SGD (ninja -C build sgd)"
 cpus_for_pinning
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 bench_mktemp
 T=$BENCH_TMP
+sgd_snapshot "$SGD"
+log "sgd: $SGD_DESC"
 log "temp dir $T; sgd core $PROXY_CPU, curl and backend core $LOAD_CPU"
 
 # --- the payload, created once -----------------------------------------------------------------
@@ -90,7 +91,7 @@ wait_port "$BPORT" 10 "$NODE_PID" || die "backend did not open port $BPORT"
 # --- sgd ---------------------------------------------------------------------------------------
 bench_start sgd "$T/sgd.log" taskset -c "$PROXY_CPU" "$SGD" --admin "127.0.0.1:$A_SGD" \
   --listen "127.0.0.1:$P_SGD" --data-dir "$T/sgd-data" --threads 1 --log-level warn \
-  "${SGD_EXTRA[@]}"
+  "${SGD_BASE_FLAGS[@]}" "${SGD_EXTRA[@]}"
 SGD_PID=$BENCH_LAST_PID
 wait_port "$A_SGD" 10 "$SGD_PID" && wait_port "$P_SGD" 10 "$SGD_PID" || die "sgd did not start ($T/sgd.log)"
 code=$(curl -s -o "$T/put.json" -w '%{http_code}' -X PUT "http://127.0.0.1:$A_SGD/api/server-groups/bench" \
@@ -150,7 +151,8 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 echo
 echo "== upload benchmark: $SIZE_MB MiB PUT (curl -T), $ROUNDS interleaved rounds, backend $BACKEND =="
 machine_info | sed 's/^/# /'
-echo "# sgd flags: --threads 1 --log-level warn ${SGD_EXTRA[*]:-}; MB = 10^6 bytes"
+echo "# sgd: $SGD_DESC"
+echo "# sgd flags: --threads 1 --log-level warn ${SGD_BASE_FLAGS[*]:-} ${SGD_EXTRA[*]:-}; MB = 10^6 bytes"
 echo
 echo "per round:"
 printf '  %-7s %5s %12s %8s %12s %5s %7s\n' path round curl_MB/s wall_s wall_MB/s http sha_ok
@@ -179,7 +181,7 @@ echo "sgd CPU: ${CPU_S}s for $ROUNDS x $SIZE_MB MiB = $(awk -v c="$CPU_S" -v r="
 if [[ $BACKEND == test_node ]]; then
   echo "integrity: $(awk -F'\t' '$7 == "yes"' "$RESULTS" | wc -l)/$(wc -l <"$RESULTS") uploads matched sha256 $SHA"
 fi
-bench_stop "$SGD_PID"
+bench_stop "$SGD_PID" 15
 if [[ -n $BENCH_STOP_RC && $BENCH_STOP_RC != 0 && $BENCH_STOP_RC != 143 ]]; then
   PROBLEMS+="sgd exit status $BENCH_STOP_RC on SIGTERM after the run; "
 fi
