@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <set>
 #include <chrono>
 
 namespace sg {
@@ -72,11 +73,14 @@ void stop_child(self_ptr self, group_child& c) {
   c.actor = caf::actor{};
 }
 
-// Adds or updates a child; a new one gets a fresh runtime and a node actor.
-group_child& upsert(self_ptr self, node_spec spec, bool created) {
+// Adds or updates a child; a new one gets a fresh runtime and a node actor. `changed` says
+// whether anything was new (an unchanged spec is not sent to the node actor again).
+group_child& upsert(self_ptr self, node_spec spec, bool created, bool& changed) {
   auto& st = self->state;
   auto [it, inserted] = st.children.try_emplace(spec.node_id);
   auto& c = it->second;
+  changed = inserted || !(c.spec == spec);
+  if (!changed) return c;
   c.spec = std::move(spec);
   if (inserted) {
     c.runtime = std::make_shared<node_runtime>();
@@ -87,6 +91,16 @@ group_child& upsert(self_ptr self, node_spec spec, bool created) {
   if (c.actor) self->send(c.actor, spec_atom::value, c.spec, st.args.spec.health);
   publish(self);
   return c;
+}
+
+void remove_child(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  auto i = st.children.find(id);
+  if (i == st.children.end()) return;
+  for (auto& rp : i->second.waiting)
+    rp.deliver(make_error(sg_errc::node_not_found, "node " + id + " was removed"));
+  stop_child(self, i->second);
+  st.children.erase(i);
 }
 
 }  // namespace
@@ -139,10 +153,30 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
           if (c.actor) self->send(c.actor, spec_atom::value, c.spec, st.args.spec.health);
       publish(self);
     },
-    [=](spec_atom, node_spec& spec) { upsert(self, std::move(spec), false); },
+    [=](spec_atom, node_spec& spec) {
+      bool changed = false;
+      upsert(self, std::move(spec), false, changed);
+    },
+    // The registry's full list of this group's nodes (after a merge from a peer): add, update,
+    // and remove whatever is no longer listed.
+    [=](spec_atom, std::vector<node_spec>& all) {
+      std::set<std::string> keep;
+      for (auto& n : all) {
+        keep.insert(n.node_id);
+        bool changed = false;
+        upsert(self, std::move(n), false, changed);
+      }
+      std::vector<std::string> gone;
+      for (auto& [id, c] : self->state.children)
+        if (!keep.count(id)) gone.push_back(id);
+      for (auto& id : gone) remove_child(self, id);
+      if (!gone.empty()) publish(self);
+    },
     [=](node_put_atom, node_spec& spec, bool created) -> caf::result<register_result> {
-      auto& c = upsert(self, std::move(spec), created);
-      if (!c.actor) return register_result{view_of(c), created};  // restarting: answer as known
+      bool changed = false;
+      auto& c = upsert(self, std::move(spec), created, changed);
+      // Restarting, or nothing new for a node already checked: answer with what is known.
+      if (!c.actor || (!changed && c.reported)) return register_result{view_of(c), created};
       // The answer waits for the node actor's next report: for a new node that is its first
       // check (so a registration says whether the node is routable), for an update the report
       // that reflects the new spec.
@@ -152,13 +186,7 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
       return rp;
     },
     [=](node_del_atom, const std::string& id) {
-      auto& st = self->state;
-      auto i = st.children.find(id);
-      if (i == st.children.end()) return;
-      for (auto& rp : i->second.waiting)
-        rp.deliver(make_error(sg_errc::node_not_found, "node " + id + " was removed"));
-      stop_child(self, i->second);
-      st.children.erase(i);
+      remove_child(self, id);
       publish(self);
     },
     [=](health_atom, const std::string& id, node_health& h) {

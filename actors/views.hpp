@@ -52,6 +52,7 @@ struct group_summary {
 struct register_result {
   node_view node;
   bool created = false;
+  int32_t replicas = 1;  // controllers that hold the write when it was answered
 };
 
 template <class Inspector>
@@ -80,7 +81,7 @@ typename Inspector::result_type inspect(Inspector& f, group_summary& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, register_result& x) {
-  return f(caf::meta::type_name("register_result"), x.node, x.created);
+  return f(caf::meta::type_name("register_result"), x.node, x.created, x.replicas);
 }
 
 }  // namespace sg

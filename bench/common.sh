@@ -203,7 +203,7 @@ sgd_snapshot() {
   root=$(cd "$(dirname "$src")" && git rev-parse --show-toplevel 2>/dev/null) || root=""
   if [[ -n $root ]]; then
     head=$(git -C "$root" rev-parse --short HEAD 2>/dev/null)
-    git -C "$root" diff --quiet HEAD -- 2>/dev/null || dirty=" (working tree had uncommitted changes)"
+    git -C "$root" diff --quiet HEAD -- . ':!tests' ':!bench' ':!docs' 2>/dev/null || dirty=" (uncommitted source changes outside tests/, bench/, docs/)"
   fi
   SGD_DESC="$("$SGD" --version 2>/dev/null | head -1), binary built $(date -u -r "$src" '+%Y-%m-%d %H:%M:%SZ'), HEAD ${head:-?}$dirty"
   SGD_BASE_FLAGS=()

@@ -10,6 +10,8 @@
 
 #include <caf/stateful_actor.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +29,24 @@ struct controller_info {
 struct group_put_reply {
   group_view view;
   bool created = false;
+  int32_t replicas = 1;
+};
+
+// Cluster counters read by /metrics.
+struct cluster_stats {
+  std::atomic<int64_t> peers_up{0};
+  std::atomic<uint64_t> deltas_sent{0}, deltas_received{0}, repairs{0};
+};
+
+struct peer_entry {
+  std::string controller_id;
+  caf::actor gate;
+  bool connected = false;
+  int64_t last_seen_ms = 0;
+  int64_t lag_ms = 0;
+  uint64_t sent = 0, received = 0, repairs = 0;
+  bool digest_pending = false;
+  bool lagging = false;  // missed a delta: skipped by replication until anti-entropy succeeds
 };
 
 struct registry_actor_args {
@@ -34,12 +54,17 @@ struct registry_actor_args {
   std::shared_ptr<routing_table> table;
   prober_ptr probes;
   caf::actor events;  // event hub (may be null)
+  std::shared_ptr<cluster_stats> stats = std::make_shared<cluster_stats>();
+  std::string cluster_address;  // "" when not clustered
+  std::chrono::milliseconds replication_timeout{1000};
+  std::chrono::milliseconds anti_entropy_interval{1000};
 };
 
 struct registry_actor_state {
   registry_actor_args args;
   std::map<std::string, caf::actor> groups;
   std::map<std::string, status_counts> counts;
+  std::map<std::string, peer_entry> peers;  // by configured address
   bool draining = false;
   static inline const char* name = "sg.registry";
 };
@@ -48,13 +73,16 @@ struct registry_actor_state {
 //   (grp_list_atom) -> std::vector<group_summary>
 //   (grp_get_atom, name) -> group_view
 //   (grp_put_atom, name, group_spec fields, uint32 set) -> group_put_reply
-//   (grp_del_atom, name, bool force) -> ()
+//   (grp_del_atom, name, bool force) -> int32 replicas
 //   (node_put_atom, group, node_spec registration, uint32 set) -> register_result
 //   (node_list_atom, group) -> std::vector<node_view>
 //   (node_get_atom, group, node_id) -> node_view
 //   (node_patch_atom, group, node_id, node_spec fields, uint32 set) -> register_result
 //   (node_admin_atom, group, node_id, admin_state) -> register_result
-//   (node_del_atom, group, node_id) -> ()
+//   (node_del_atom, group, node_id) -> int32 replicas
+//   (cl_info_atom) -> cluster_info
+// From peers (through the cluster gate): (repl_atom, from, groups, nodes) -> uint64 applied;
+// (digest_atom, digest_msg) -> repair_msg. From peer links: peer_up / peer_down.
 //   (ctl_info_atom) -> controller_info;  (ctl_drain_atom, bool) -> controller_info
 caf::behavior registry_actor(caf::stateful_actor<registry_actor_state>* self,
                              registry_actor_args args);
@@ -68,7 +96,7 @@ typename Inspector::result_type inspect(Inspector& f, controller_info& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_put_reply& x) {
-  return f(caf::meta::type_name("group_put_reply"), x.view, x.created);
+  return f(caf::meta::type_name("group_put_reply"), x.view, x.created, x.replicas);
 }
 
 }  // namespace sg

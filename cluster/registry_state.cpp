@@ -65,6 +65,45 @@ size_t registry_state::collect_tombstones(uint64_t horizon_hlc) {
   return n;
 }
 
+namespace {
+uint64_t fnv(std::string_view s, uint64_t h = 14695981039346656037ull) {
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+uint64_t mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  return x ^ (x >> 33);
+}
+template <class Record>
+uint64_t record_hash(const std::string& key, const Record& r) {
+  auto h = fnv(key);
+  h = fnv(r.st.origin, h ^ mix(r.st.hlc));
+  return mix(h ^ (r.deleted ? 0x9e3779b97f4a7c15ull : 0));
+}
+}  // namespace
+
+size_t registry_state::bucket_of(const std::string& key) { return mix(fnv(key)) % digest_buckets; }
+
+registry_state::digest_type registry_state::digest() const {
+  digest_type d(digest_buckets, 0);
+  // Group and node keys cannot collide ("node-" ids are not group names only by chance), so
+  // both share the buckets; a prefix keeps them apart anyway.
+  for (auto& [k, r] : groups_) d[bucket_of("g/" + k)] ^= record_hash("g/" + k, r);
+  for (auto& [k, r] : nodes_) d[bucket_of("n/" + k)] ^= record_hash("n/" + k, r);
+  return d;
+}
+
+void registry_state::collect(const std::vector<char>& buckets, std::vector<group_record>& groups,
+                             std::vector<node_record>& nodes) const {
+  for (auto& [k, r] : groups_)
+    if (buckets[bucket_of("g/" + k)]) groups.push_back(r);
+  for (auto& [k, r] : nodes_)
+    if (buckets[bucket_of("n/" + k)]) nodes.push_back(r);
+}
+
 uint64_t registry_state::max_hlc() const {
   uint64_t m = 0;
   for (auto& [k, r] : groups_) m = std::max(m, r.st.hlc);

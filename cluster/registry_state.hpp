@@ -32,6 +32,16 @@ class registry_state {
   size_t record_count() const { return groups_.size() + nodes_.size(); }
   uint64_t max_hlc() const;
 
+  // Anti-entropy digest: records hashed into 64 buckets by key; equal buckets hold equal
+  // records (up to hash collisions). Order-independent, so any two replicas compare directly.
+  static constexpr size_t digest_buckets = 64;
+  using digest_type = std::vector<uint64_t>;
+  digest_type digest() const;
+  static size_t bucket_of(const std::string& key);
+  // The records (tombstones included) whose keys fall into the marked buckets.
+  void collect(const std::vector<char>& buckets, std::vector<group_record>& groups,
+               std::vector<node_record>& nodes) const;
+
   friend bool operator==(const registry_state&, const registry_state&) = default;
 
  private:

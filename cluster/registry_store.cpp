@@ -56,7 +56,8 @@ std::string registry_store::open(store_options opts, std::unique_ptr<registry_st
   return {};
 }
 
-std::string registry_store::commit(std::vector<any_record> batch) {
+std::string registry_store::commit(std::vector<any_record> batch,
+                                   std::vector<any_record>* stamped) {
   std::vector<std::string> payloads;
   payloads.reserve(batch.size());
   for (auto& r : batch)
@@ -68,6 +69,43 @@ std::string registry_store::commit(std::vector<any_record> batch) {
         r);
   if (auto err = journal_.append(payloads); !err.empty()) return err;
   for (auto& r : batch) std::visit([&](auto& rec) { state_.merge(rec); }, r);
+  if (stamped) *stamped = std::move(batch);
+  if (journal_.size_bytes() > compact_at_)
+    if (auto e = compact(); !e.empty()) log::error("journal compaction failed", {{"error", e}});
+  return {};
+}
+
+std::string registry_store::merge_remote(const std::vector<group_record>& groups,
+                                         const std::vector<node_record>& nodes,
+                                         std::vector<any_record>& won) {
+  // Only records newer than ours go to disk: replaying a peer's whole state costs nothing twice.
+  auto wins = [](const auto& map, const std::string& key, const auto& r) {
+    auto i = map.find(key);
+    return i == map.end() || newer(r.st, r.deleted, i->second.st, i->second.deleted);
+  };
+  std::vector<std::string> payloads;
+  for (auto& g : groups)
+    if (wins(state_.groups(), g.spec.name, g)) {
+      won.emplace_back(g);
+      payloads.push_back(encode(g));
+    }
+  for (auto& n : nodes)
+    if (wins(state_.nodes(), n.spec.node_id, n)) {
+      won.emplace_back(n);
+      payloads.push_back(encode(n));
+    }
+  if (payloads.empty()) return {};
+  if (auto err = journal_.append(payloads); !err.empty()) {
+    won.clear();
+    return err;
+  }
+  for (auto& r : won)
+    std::visit(
+        [&](auto& rec) {
+          clock_.observe(rec.st.hlc);
+          state_.merge(rec);
+        },
+        r);
   if (journal_.size_bytes() > compact_at_)
     if (auto e = compact(); !e.empty()) log::error("journal compaction failed", {{"error", e}});
   return {};

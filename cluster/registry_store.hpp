@@ -31,7 +31,12 @@ class registry_store {
 
   // Stamps each record with a fresh HLC stamp and this controller as origin, journals the batch
   // and applies it. "" or the storage error (then nothing was applied).
-  std::string commit(std::vector<any_record> batch);
+  std::string commit(std::vector<any_record> batch, std::vector<any_record>* stamped = nullptr);
+
+  // Merges records from a peer (already stamped): the ones that win are journaled (one fsync)
+  // and applied; returns "" or the storage error (then nothing was applied). `won` gets them.
+  std::string merge_remote(const std::vector<group_record>& groups,
+                           const std::vector<node_record>& nodes, std::vector<any_record>& won);
 
   const registry_state& state() const { return state_; }
   const std::string& controller_id() const { return opts_.controller_id; }

@@ -2,6 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/spec_json.hpp"
+#include "cluster/cluster_protocol.hpp"
 #include "cluster/registry_actor.hpp"
 #include "http/actor_ask.hpp"
 #include "http/admin_json.hpp"
@@ -22,6 +23,9 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto ask_timeout = 10s;
+// Writes also wait for connected peers to journal them (bounded by the replication timeout).
+constexpr auto write_timeout = 15s;
+constexpr std::string_view kReplicasHeader = "X-Sgd-Replicas";
 // Registration waits for the node's first health check (timeoutMs is at most 60 s).
 constexpr auto register_timeout = 75s;
 
@@ -212,9 +216,19 @@ asio::awaitable<response> admin_api::dispatch(const request& req, const route& r
   };
   auto fail = [&](const caf::error& e) { return error_response(e, req.version(), req.keep_alive()); };
   auto ok = [&](status st, std::string body) { return json_response(st, std::move(body), req); };
-  auto no_content = [&] {
+  // Writes say how many controllers hold them when answered.
+  auto no_content = [&](int32_t replicas) {
     response res{status::no_content, req.version()};
+    res.set(kReplicasHeader, std::to_string(replicas));
     res.keep_alive(req.keep_alive());
+    return res;
+  };
+  auto written = [&](status st, std::string body, int32_t replicas) {
+    // {"...":...} -> {"...":...,"replicas":N}
+    if (!body.empty() && body.back() == '}')
+      body.insert(body.size() - 1, ",\"replicas\":" + std::to_string(replicas));
+    auto res = json_response(st, std::move(body), req);
+    res.set(kReplicasHeader, std::to_string(replicas));
     return res;
   };
   auto check_name = [&](std::string_view what, std::string_view name, response& err) {
@@ -226,6 +240,12 @@ asio::awaitable<response> admin_api::dispatch(const request& req, const route& r
   };
 
   if (seg.size() == 1 && seg[0] == "events") co_return not_allowed("GET");
+  if (seg.size() == 1 && seg[0] == "cluster") {
+    if (m != verb::get) co_return not_allowed("GET");
+    auto info = co_await ask<cluster_info>(sys_, registry_, ask_timeout, cl_info_atom::value);
+    if (!info) co_return fail(info.error());
+    co_return ok(status::ok, to_json(*info));
+  }
 
   // /api/controller/{drain|activate}
   if (seg.size() == 2 && seg[0] == "controller" && (seg[1] == "drain" || seg[1] == "activate")) {
@@ -270,16 +290,17 @@ asio::awaitable<response> admin_api::dispatch(const request& req, const route& r
         co_return bad_request(req, "invalid_argument",
                               "field 'name' ('" + fields.name + "') differs from the path ('" +
                                   group + "')");
-      auto rep = co_await ask<group_put_reply>(sys_, registry_, ask_timeout, grp_put_atom::value,
+      auto rep = co_await ask<group_put_reply>(sys_, registry_, write_timeout, grp_put_atom::value,
                                                group, fields, set);
       if (!rep) co_return fail(rep.error());
-      co_return ok(rep->created ? status::created : status::ok, to_json(rep->view));
+      co_return written(rep->created ? status::created : status::ok, to_json(rep->view),
+                        rep->replicas);
     }
     if (m == verb::delete_) {
-      auto rep = co_await ask<no_reply>(sys_, registry_, ask_timeout, grp_del_atom::value, group,
-                                        query_flag(r.query, "force"));
+      auto rep = co_await ask<int32_t>(sys_, registry_, write_timeout, grp_del_atom::value, group,
+                                       query_flag(r.query, "force"));
       if (!rep) co_return fail(rep.error());
-      co_return no_content();
+      co_return no_content(*rep);
     }
     co_return not_allowed("GET, PUT, DELETE");
   }
@@ -307,7 +328,8 @@ asio::awaitable<response> admin_api::dispatch(const request& req, const route& r
       auto rep = co_await ask<register_result>(sys_, registry_, register_timeout,
                                                node_put_atom::value, group, reg, set);
       if (!rep) co_return fail(rep.error());
-      co_return ok(rep->created ? status::created : status::ok, to_json(rep->node));
+      co_return written(rep->created ? status::created : status::ok, to_json(rep->node),
+                        rep->replicas);
     }
     co_return not_allowed("GET, POST");
   }
@@ -328,15 +350,15 @@ asio::awaitable<response> admin_api::dispatch(const request& req, const route& r
       uint32_t set = 0;
       if (auto msg = json::read_node(doc, fields, set, json::nf_patch); !msg.empty())
         co_return bad_request(req, "invalid_argument", msg);
-      auto rep = co_await ask<register_result>(sys_, registry_, ask_timeout,
+      auto rep = co_await ask<register_result>(sys_, registry_, write_timeout,
                                                node_patch_atom::value, group, id, fields, set);
       if (!rep) co_return fail(rep.error());
-      co_return ok(status::ok, to_json(rep->node));
+      co_return written(status::ok, to_json(rep->node), rep->replicas);
     }
     if (m == verb::delete_) {
-      auto rep = co_await ask<no_reply>(sys_, registry_, ask_timeout, node_del_atom::value, group, id);
+      auto rep = co_await ask<int32_t>(sys_, registry_, write_timeout, node_del_atom::value, group, id);
       if (!rep) co_return fail(rep.error());
-      co_return no_content();
+      co_return no_content(*rep);
     }
     co_return not_allowed("GET, PATCH, DELETE");
   }
@@ -345,10 +367,10 @@ asio::awaitable<response> admin_api::dispatch(const request& req, const route& r
   if (seg.size() == 5 && (seg[4] == "drain" || seg[4] == "activate")) {
     if (m != verb::post) co_return not_allowed("POST");
     auto a = seg[4] == "drain" ? admin_state::draining : admin_state::active;
-    auto rep = co_await ask<register_result>(sys_, registry_, ask_timeout, node_admin_atom::value,
+    auto rep = co_await ask<register_result>(sys_, registry_, write_timeout, node_admin_atom::value,
                                              group, id, a);
     if (!rep) co_return fail(rep.error());
-    co_return ok(status::ok, to_json(rep->node));
+    co_return written(status::ok, to_json(rep->node), rep->replicas);
   }
   co_return not_found();
 }

@@ -119,4 +119,31 @@ std::string to_json(const std::vector<group_summary>& groups) {
   });
 }
 
+std::string to_json(const cluster_info& c) {
+  return render([&](writer& w) {
+    w.StartObject();
+    w.Key("controllerId"), w.String(c.controller_id);
+    w.Key("clusterAddress"), w.String(c.cluster_address);
+    w.Key("registryDigest"), w.String(c.digest);
+    w.Key("records"), w.Uint64(c.records);
+    w.Key("peers");
+    w.StartArray();
+    for (auto& p : c.peers) {
+      w.StartObject();
+      w.Key("address"), w.String(p.address);
+      w.Key("controllerId"), w.String(p.controller_id);
+      w.Key("state"), w.String(p.state);
+      w.Key("lastSeen");
+      if (p.last_seen_ms) w.String(iso_time(p.last_seen_ms)); else w.Null();
+      w.Key("lagMs"), w.Int64(p.lag_ms);
+      w.Key("deltasSent"), w.Uint64(p.deltas_sent);
+      w.Key("deltasReceived"), w.Uint64(p.deltas_received);
+      w.Key("repairs"), w.Uint64(p.repairs);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  });
+}
+
 }  // namespace sg::http

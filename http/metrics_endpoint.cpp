@@ -146,6 +146,16 @@ std::string render_metrics(const routing_table& table, const controller_figures&
     }
   }
 
+  auto peers_up = family(metrics::peers_up, MetricType::Gauge);
+  auto deltas_sent = family(metrics::deltas_sent, MetricType::Counter);
+  auto deltas_received = family(metrics::deltas_received, MetricType::Counter);
+  auto repairs = family(metrics::anti_entropy_repairs, MetricType::Counter);
+  if (auto* c = ctl.cluster) {
+    add_gauge(peers_up, {}, static_cast<double>(c->peers_up.load()));
+    add_counter(deltas_sent, {}, static_cast<double>(c->deltas_sent.load()));
+    add_counter(deltas_received, {}, static_cast<double>(c->deltas_received.load()));
+    add_counter(repairs, {}, static_cast<double>(c->repairs.load()));
+  }
   auto build = family(metrics::build_info, MetricType::Gauge);
   add_gauge(build, {{"version", SGD_VERSION}}, 1);
   auto draining = family(metrics::controller_draining, MetricType::Gauge);
@@ -167,7 +177,7 @@ std::string render_metrics(const routing_table& table, const controller_figures&
 
   std::vector<MetricFamily> all{requests, duration,  in_flight, state,  checks,   check_duration,
                                 connect_failures, retries, alerts, bytes_in, bytes_out, rejected,
-                                nodes,    build,     draining,  cpu_f,  rss,      fds,
+                                nodes,    peers_up, deltas_sent, deltas_received, repairs, build,     draining,  cpu_f,  rss,      fds,
                                 max_fd,   start_f};
   return prometheus::TextSerializer{}.Serialize(all);
 }

@@ -49,6 +49,13 @@ inline constexpr family_info rejected{"sgd_rejected_requests_total",
                                       "Requests answered by sgd itself, by reason"};
 inline constexpr family_info registry_nodes{"sgd_registry_nodes",
                                             "Registered nodes per group on this controller"};
+inline constexpr family_info peers_up{"sgd_cluster_peers_up", "Peer controllers connected now"};
+inline constexpr family_info deltas_sent{"sgd_replication_deltas_sent_total",
+                                         "Write deltas sent to peer controllers"};
+inline constexpr family_info deltas_received{"sgd_replication_deltas_received_total",
+                                             "Write deltas received from peer controllers"};
+inline constexpr family_info anti_entropy_repairs{
+    "sgd_anti_entropy_repairs_total", "Records exchanged by anti-entropy because replicas differed"};
 inline constexpr family_info build_info{"sgd_build_info", "Always 1; the version as a label"};
 inline constexpr family_info controller_draining{"sgd_controller_draining",
                                                  "1 while this controller drains (ping 418)"};

@@ -4,6 +4,8 @@
 #include "actors/routing_table.hpp"
 #include "apps/sgd/data_dir.hpp"
 #include "apps/sgd/options.hpp"
+#include "cluster/cluster_gate.hpp"
+#include "cluster/peer_link.hpp"
 #include "cluster/registry_actor.hpp"
 #include "cluster/registry_store.hpp"
 #include "http/admin_session.hpp"
@@ -26,8 +28,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 namespace {
@@ -72,6 +76,28 @@ int main(int argc, char** argv) {
     return fail("refusing to serve the admin API on non-loopback " + opt.admin +
                 " without --admin-token (or --insecure-admin)");
 
+  std::string cluster_host;
+  uint16_t cluster_port = 0;
+  std::vector<std::string> peers;
+  if (!opt.cluster_listen.empty()) {
+    if (!http::split_host_port(opt.cluster_listen, cluster_host, cluster_port))
+      return fail("--cluster-listen must be HOST:PORT, got '" + opt.cluster_listen + "'");
+    if (opt.cluster_secret.empty() && !loopback(cluster_host))
+      return fail("refusing to accept peers on non-loopback " + opt.cluster_listen +
+                  " without --cluster-secret");
+    std::string item;
+    std::istringstream list(opt.peers);
+    while (std::getline(list, item, ',')) {
+      if (item.empty() || item == opt.cluster_listen) continue;  // our own entry
+      std::string h;
+      uint16_t p = 0;
+      if (!http::split_host_port(item, h, p) || p == 0)
+        return fail("--peers entries must be HOST:PORT, got '" + item + "'");
+      peers.push_back(item);
+    }
+  } else if (!opt.peers.empty()) {
+    return fail("--peers needs --cluster-listen");
+  }
   std::optional<url_parts> webhook;
   if (!opt.alert_webhook.empty() && !(webhook = parse_url(opt.alert_webhook)))
     return fail("--alert-webhook must be an absolute http(s) URL, got '" + opt.alert_webhook + "'");
@@ -81,8 +107,9 @@ int main(int argc, char** argv) {
     return fail(err);
   std::unique_ptr<registry_store> store;
   journal_recovery recovery;
-  if (auto err = registry_store::open(store_options{opt.data_dir, cid}, store, recovery);
-      !err.empty())
+  store_options sopt{opt.data_dir, cid};
+  sopt.tombstone_ttl_ms = static_cast<uint64_t>(opt.tombstone_ttl_s) * 1000;
+  if (auto err = registry_store::open(sopt, store, recovery); !err.empty())
     return fail(err);
   log::info("registry loaded", {{"controller", cid},
                                 {"records", std::to_string(store->state().record_count())},
@@ -98,6 +125,12 @@ int main(int argc, char** argv) {
   cfg.set("scheduler.max-threads", std::min<size_t>(threads, 4));
   add_actor_types(cfg);
   add_cluster_types(cfg);
+  if (cluster_port) {
+    cfg.load<caf::io::middleman>();
+    // Detect a hung (e.g. SIGSTOPped) peer in about a second instead of never.
+    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(200)});
+    cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::milliseconds(1500)});
+  }
   caf::actor_system sys{cfg};
 
   http::io_pool io{threads};
@@ -111,17 +144,41 @@ int main(int argc, char** argv) {
     caf::anon_send(events, subscribe_atom::value, std::static_pointer_cast<event_sink>(hook),
                    uint64_t{0});
   }
-  auto registry = sys.spawn(registry_actor,
-                            registry_actor_args{std::move(store), table, probes, events});
+  auto cstats = std::make_shared<cluster_stats>();
+  registry_actor_args rargs;
+  rargs.store = std::move(store);
+  rargs.table = table;
+  rargs.probes = probes;
+  rargs.events = events;
+  rargs.stats = cstats;
+  rargs.cluster_address = opt.cluster_listen;
+  auto registry = sys.spawn(registry_actor, rargs);
+  std::vector<caf::actor> cluster_actors;
   // ~actor_system waits for every actor: take the long-lived ones down on every way out.
   auto stop_actors = [&] {
+    for (auto& a : cluster_actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(events, caf::exit_reason::user_shutdown);
   };
+  if (cluster_port) {
+    auto gate = sys.spawn(cluster_gate, cid, opt.cluster_secret, registry);
+    cluster_actors.push_back(gate);
+    auto published = sys.middleman().publish(gate, cluster_port, cluster_host.c_str(), true);
+    if (!published) {
+      stop_actors();
+      return fail("cluster: cannot listen on " + opt.cluster_listen + ": " +
+                  sys.render(published.error()));
+    }
+    for (auto& p : peers)
+      cluster_actors.push_back(sys.spawn(peer_link, p, cid, opt.cluster_secret, registry));
+    log::info("cluster", {{"listen", opt.cluster_listen},
+                          {"peers", std::to_string(peers.size())}});
+  }
 
   http::admin_config acfg{cid, opt.admin, opt.listen, opt.data_dir, opt.admin_token,
-                          [table](bool draining) {
-                            return http::render_metrics(*table, http::controller_figures{draining});
+                          [table, cstats](bool draining) {
+                            return http::render_metrics(
+                                *table, http::controller_figures{draining, cstats.get()});
                           }};
   auto api = std::make_shared<http::admin_api>(sys, registry, events, acfg);
   auto admin = std::make_shared<http::listener>(

@@ -26,6 +26,10 @@ const flag flags[] = {
     {"admin-token", "TOKEN", "require 'Authorization: Bearer TOKEN' on /api (env SGD_ADMIN_TOKEN)"},
     {"log-level", "LEVEL", "debug, info, warn, error or off (default info)"},
     {"insecure-admin", nullptr, "allow a non-loopback admin address without an admin token"},
+    {"cluster-listen", "HOST:PORT", "accept peer controllers here (CAF middleman)"},
+    {"peers", "LIST", "peer controllers' HOST:PORT,... (this controller's own entry is ignored)"},
+    {"cluster-secret", "SECRET", "shared by all controllers of a cluster (env SGD_CLUSTER_SECRET)"},
+    {"tombstone-ttl", "SECONDS", "keep deletes this long for peers that were away (default 86400)"},
     {"alert-webhook", "URL", "POST every node event (JSON) to URL; 3 tries, never blocks routing"},
     {"drain-grace", "SECONDS", "on SIGTERM: ping answers 418 this long before closing (default 10)"},
     {"drain-timeout", "SECONDS", "then wait this long at most for in-flight requests (default 300)"},
@@ -72,6 +76,10 @@ std::string apply(const std::string& name, const std::string& value, options& o)
   else if (name == "help") o.help = true;
   else if (name == "version") o.version = true;
   else if (name == "alert-webhook") o.alert_webhook = value;
+  else if (name == "cluster-listen") o.cluster_listen = value;
+  else if (name == "peers") o.peers = value;
+  else if (name == "cluster-secret") o.cluster_secret = value;
+  else if (name == "tombstone-ttl") return read_int(name, value, 60, 365 * 86400, o.tombstone_ttl_s);
   else if (name == "threads") return read_int(name, value, 1, 256, o.threads);
   else if (name == "drain-grace") return read_int(name, value, 0, 3600, o.drain_grace_s);
   else if (name == "drain-timeout") return read_int(name, value, 0, 86400, o.drain_timeout_s);
@@ -133,6 +141,8 @@ std::string parse(int argc, char** argv, options& out) {
   }
   if (const char* env = std::getenv("SGD_ADMIN_TOKEN"); env && *env && !cli.count("admin-token"))
     out.admin_token = env;
+  if (const char* env = std::getenv("SGD_CLUSTER_SECRET"); env && *env && !cli.count("cluster-secret"))
+    out.cluster_secret = env;
   for (auto& [k, v] : cli)
     if (auto err = apply(k, v, out); !err.empty()) return err;
   return {};

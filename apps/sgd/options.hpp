@@ -18,6 +18,10 @@ struct options {
   bool insecure_admin = false;
   std::string upstream_ca;  // extra CA file for https nodes
   std::string alert_webhook;
+  std::string cluster_listen;  // HOST:PORT for peers; "" runs alone
+  std::string peers;           // HOST:PORT,... (may include this controller)
+  std::string cluster_secret;  // shared by the cluster's controllers (env SGD_CLUSTER_SECRET)
+  int tombstone_ttl_s = 86400;
   int drain_grace_s = 10;     // SIGTERM: ping answers 418 this long before listeners close
   int drain_timeout_s = 300;  // then in-flight requests get this long to finish
   std::string ready_file;  // written with the bound addresses once serving

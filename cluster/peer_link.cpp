@@ -1,0 +1,90 @@
+#include "cluster/peer_link.hpp"
+
+#include "cluster/cluster_protocol.hpp"
+#include "metrics/log.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <charconv>
+
+namespace sg {
+
+namespace {
+
+using namespace std::chrono_literals;
+using self_ptr = caf::stateful_actor<peer_link_state>*;
+
+void retry(self_ptr self) {
+  auto& st = self->state;
+  self->delayed_send(self, std::chrono::milliseconds(st.backoff_ms), connect_try_atom::value);
+  st.backoff_ms = std::min(st.backoff_ms * 2, 5000);
+}
+
+void authenticate(self_ptr self, caf::actor gate) {
+  auto& st = self->state;
+  self->request(gate, 2s, hello_atom::value, st.my_id)
+      .then(
+          [=](const std::string& nonce) {
+            auto& s = self->state;
+            auto proof = cluster_proof(s.secret, nonce, s.my_id, "");
+            self->request(gate, 2s, auth_atom::value, s.my_id, proof)
+                .then(
+                    [=](const std::string& remote_id) {
+                      auto& s2 = self->state;
+                      s2.gate = gate;
+                      s2.backoff_ms = 200;
+                      self->monitor(gate);
+                      log::info("peer connected", {{"peer", s2.address}, {"controller", remote_id}});
+                      self->send(s2.registry, peer_up_atom::value, s2.address, remote_id, gate);
+                    },
+                    [=](caf::error& e) {
+                      log::warn("peer refused us", {{"peer", self->state.address},
+                                                    {"error", caf::to_string(e)}});
+                      retry(self);
+                    });
+          },
+          [=](caf::error&) { retry(self); });
+}
+
+}  // namespace
+
+caf::behavior peer_link(caf::stateful_actor<peer_link_state>* self, std::string address,
+                        std::string my_id, std::string secret, caf::actor registry) {
+  auto& st = self->state;
+  st.address = address;
+  auto colon = address.rfind(':');
+  st.host = address.substr(0, colon);
+  unsigned port = 0;
+  std::from_chars(address.data() + colon + 1, address.data() + address.size(), port);
+  st.port = static_cast<uint16_t>(port);
+  st.my_id = std::move(my_id);
+  st.secret = std::move(secret);
+  st.registry = std::move(registry);
+  self->set_default_handler(caf::drop);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& s = self->state;
+    if (dm.source != s.gate.address()) return;
+    log::warn("peer lost", {{"peer", s.address}, {"reason", caf::to_string(dm.reason)}});
+    s.gate = caf::actor{};
+    self->send(s.registry, peer_down_atom::value, s.address);
+    retry(self);
+  });
+  self->send(self, connect_try_atom::value);
+  return {
+    [=](connect_try_atom) {
+      auto& s = self->state;
+      if (s.gate) return;
+      auto mm = self->system().middleman().actor_handle();
+      self->request(mm, 2s, caf::connect_atom::value, s.host, s.port)
+          .then(
+              [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+                if (!ptr) return retry(self);
+                authenticate(self, caf::actor_cast<caf::actor>(ptr));
+              },
+              [=](caf::error&) { retry(self); });
+    },
+  };
+}
+
+}  // namespace sg

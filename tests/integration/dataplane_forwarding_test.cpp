@@ -1,0 +1,274 @@
+// Data plane: what reaches the node (target, query, X-Forwarded-*, hop-by-hop headers),
+// keep-alive on the client side, and X-Route-Metadata filtering.
+#include "tests/support/http_client.hpp"
+#include "tests/support/sgd_process.hpp"
+#include "tests/support/test_node.hpp"
+#include "tests/support/wait.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace sg::test;
+
+constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":1000})";
+
+void put_group(const sgd_instance& s, const std::string& g, const std::string& fields) {
+  auto r = s.admin("PUT", "/api/server-groups/" + g, "{" + fields + "}");
+  INFO("PUT group " << g << ": " << r.status << " " << r.body << r.error);
+  REQUIRE((r.status == 200 || r.status == 201));
+}
+
+// Registers a node (baseUrl given) and REQUIREs it routable at once; returns its nodeId.
+std::string add_node(const sgd_instance& s, const std::string& g, const std::string& name,
+                     const std::string& base_url, const std::string& metadata = "{}") {
+  auto body = R"({"name":")" + name + R"(","baseUrl":")" + base_url +
+              R"(","weight":1,"metadata":)" + metadata + "}";
+  auto r = s.admin("POST", "/api/server-groups/" + g + "/nodes", body);
+  INFO("register " << name << ": " << r.status << " " << r.body << r.error);
+  REQUIRE(r.status == 201);
+  auto d = json(r);
+  REQUIRE(d.IsObject());
+  REQUIRE(std::string(d["status"].GetString()) == "healthy");
+  return d["nodeId"].GetString();
+}
+
+std::string served_by(const http_result& r) {
+  INFO(r.status << " " << r.error << " " << r.body);
+  REQUIRE(r.status == 200);
+  auto n = r.header("X-Node");
+  REQUIRE(!n.empty());
+  return n;
+}
+
+// A string member of an object, "" if absent or not a string.
+std::string str(const rapidjson::Value& v, const char* key) {
+  if (!v.IsObject()) return {};
+  auto it = v.FindMember(key);
+  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : std::string{};
+}
+
+bool has(const rapidjson::Value& v, const char* key) {
+  return v.IsObject() && v.HasMember(key);
+}
+
+// REQUIREs a JSON error body {"error":{"code":...}} and returns the code.
+std::string error_code(const http_result& r) {
+  INFO(r.status << " " << r.body);
+  auto d = json(r);
+  REQUIRE(d.IsObject());
+  REQUIRE(has(d, "error"));
+  REQUIRE(d["error"].IsObject());
+  return str(d["error"], "code");
+}
+
+}  // namespace
+
+TEST_CASE("forwarding keeps path and query and honours a baseUrl path prefix", "[dataplane]") {
+  sgd_instance sgd;
+  test_node_process n("plain"), p("prefixed");
+  put_group(sgd, "fw", kSteadyHealth);
+  put_group(sgd, "fwp", kSteadyHealth);
+  add_node(sgd, "fw", n.name(), n.base_url());
+  add_node(sgd, "fwp", p.name(), p.base_url() + "/base");
+
+  auto r = sgd.proxy("GET", "/groups/fw/a/b?x=1&y=2");
+  REQUIRE(served_by(r) == "plain");
+  auto d = json(r);
+  REQUIRE(d.IsObject());
+  CHECK(str(d, "method") == "GET");
+  CHECK(str(d, "path") == "/a/b");
+  CHECK(str(d, "query") == "x=1&y=2");
+
+  // POST body and method pass through.
+  r = sgd.proxy("POST", "/groups/fw/infer", R"({"prompt":"hi"})",
+                {{"Content-Type", "application/json"}});
+  REQUIRE(served_by(r) == "plain");
+  d = json(r);
+  CHECK(str(d, "method") == "POST");
+  CHECK(str(d, "path") == "/infer");
+  CHECK(d["bodyBytes"].GetUint64() == 15);
+
+  // Group root: "/groups/fw" and "/groups/fw?q=1" reach "/".
+  d = json(sgd.proxy("GET", "/groups/fw?q=1"));
+  CHECK(str(d, "path") == "/");
+  CHECK(str(d, "query") == "q=1");
+
+  r = sgd.proxy("GET", "/groups/fwp/a/b?x=1&y=2");
+  REQUIRE(served_by(r) == "prefixed");
+  d = json(r);
+  CHECK(str(d, "path") == "/base/a/b");
+  CHECK(str(d, "query") == "x=1&y=2");
+  d = json(sgd.proxy("GET", "/groups/fwp"));
+  CHECK(str(d, "path") == "/base/");
+}
+
+TEST_CASE("forwarding sets X-Forwarded-* and drops hop-by-hop headers", "[dataplane]") {
+  sgd_instance sgd;
+  test_node_process n("hdr");
+  put_group(sgd, "hd", kSteadyHealth);
+  add_node(sgd, "hd", n.name(), n.base_url());
+
+  auto r = sgd.proxy("GET", "/groups/hd/h", "",
+                     {{"Connection", "Foo"},
+                      {"Foo", "must-not-pass"},
+                      {"Keep-Alive", "timeout=5"},
+                      {"TE", "trailers"},
+                      {"X-End-To-End", "kept"}});
+  REQUIRE(served_by(r) == "hdr");
+  auto d = json(r);
+  REQUIRE(has(d, "headers"));
+  auto& h = d["headers"];
+  CHECK(str(h, "x-forwarded-for") == "127.0.0.1");
+  CHECK(str(h, "x-forwarded-proto") == "http");
+  CHECK(str(h, "x-forwarded-host") == "127.0.0.1:" + std::to_string(sgd.proxy_port()));
+  CHECK(str(h, "host") == "127.0.0.1:" + std::to_string(n.port()));
+  CHECK(str(h, "x-end-to-end") == "kept");
+  CHECK_FALSE(has(h, "foo"));
+  CHECK_FALSE(has(h, "keep-alive"));
+  CHECK_FALSE(has(h, "te"));
+  CHECK(str(h, "connection").find("Foo") == std::string::npos);
+  CHECK(str(h, "connection").find("foo") == std::string::npos);
+
+  // An incoming X-Forwarded-For is extended, not replaced.
+  d = json(sgd.proxy("GET", "/groups/hd/h", "", {{"X-Forwarded-For", "10.1.2.3"}}));
+  CHECK(str(d["headers"], "x-forwarded-for") == "10.1.2.3, 127.0.0.1");
+}
+
+TEST_CASE("keep-alive: several requests on one client connection all succeed", "[dataplane]") {
+  sgd_instance sgd;
+  test_node_process a("ka1"), b("ka2");
+  put_group(sgd, "ka", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
+  add_node(sgd, "ka", a.name(), a.base_url());
+  add_node(sgd, "ka", b.name(), b.base_url());
+
+  http_connection conn;
+  REQUIRE(conn.connect(sgd.proxy_port()).empty());
+  std::set<std::string> nodes;
+  for (int i = 0; i < 12; ++i) {
+    auto target = "/groups/ka/item/" + std::to_string(i) + "?i=" + std::to_string(i);
+    auto r = i % 3 == 0 ? conn.request("POST", target, std::string(1000 + i, 'x'))
+                        : conn.request("GET", target);
+    nodes.insert(served_by(r));
+    auto d = json(r);
+    CHECK(str(d, "path") == "/item/" + std::to_string(i));
+    CHECK(str(d, "query") == "i=" + std::to_string(i));
+    if (i % 3 == 0) CHECK(d["bodyBytes"].GetUint64() == 1000u + i);
+    REQUIRE(conn.is_open());
+  }
+  CHECK(nodes.size() == 2);  // round robin over both nodes on one client connection
+  // A 404 from sgd itself (no body left unread) keeps the connection too.
+  auto r = conn.request("GET", "/groups/nope/x");
+  CHECK(r.status == 404);
+  CHECK(conn.is_open());
+  CHECK(served_by(conn.request("GET", "/groups/ka/after")) != "");
+}
+
+// Found while writing these tests: every request after the first on a keep-alive client
+// connection takes ~40-50 ms through sgd (direct to the node: ~0.1 ms). The proxy writes the
+// response header and body in separate writes on a client socket without TCP_NODELAY, so Nagle
+// holds the body until the client's delayed ACK.
+TEST_CASE("keep-alive requests through sgd are not delayed by Nagle", "[dataplane][!mayfail]") {
+  sgd_instance sgd;
+  test_node_process a("fast");
+  put_group(sgd, "lat", kSteadyHealth);
+  add_node(sgd, "lat", a.name(), a.base_url());
+
+  http_connection conn;
+  REQUIRE(conn.connect(sgd.proxy_port()).empty());
+  std::vector<long long> ms;
+  for (int i = 0; i < 10; ++i) {
+    auto r = conn.request("GET", "/groups/lat/x");
+    REQUIRE(r.status == 200);
+    ms.push_back(r.elapsed.count());
+  }
+  std::sort(ms.begin(), ms.end());
+  INFO("median " << ms[5] << " ms, max " << ms.back() << " ms");
+  CHECK(ms[5] < 20);
+}
+
+TEST_CASE("X-Route-Metadata narrows routing to matching nodes", "[dataplane]") {
+  sgd_instance sgd;
+  test_node_process e1("east1"), e2("east2"), w1("west1"), w2("west2");
+  put_group(sgd, "md", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
+  add_node(sgd, "md", e1.name(), e1.base_url(), R"({"region":"eastus","tier":"gold"})");
+  add_node(sgd, "md", e2.name(), e2.base_url(), R"({"region":"eastus","tier":"silver"})");
+  add_node(sgd, "md", w1.name(), w1.base_url(), R"({"region":"westus","tier":"gold"})");
+  add_node(sgd, "md", w2.name(), w2.base_url(), R"({"region":"westus"})");
+
+  auto spread = [&](const std::string& md, int n) {
+    std::map<std::string, int> seen;
+    for (int i = 0; i < n; ++i)
+      ++seen[served_by(sgd.proxy("GET", "/groups/md/x", "", {{"X-Route-Metadata", md}}))];
+    return seen;
+  };
+  auto east = spread("region=eastus", 20);
+  CHECK(east.size() == 2);
+  CHECK(east.count("east1") == 1);
+  CHECK(east.count("east2") == 1);
+  auto west = spread("region=westus", 10);
+  CHECK(west.size() == 2);
+  CHECK(west.count("west1") == 1);
+  CHECK(west.count("west2") == 1);
+
+  // Every pair must match; spaces around items are allowed.
+  auto gold_east = spread("region=eastus, tier=gold", 6);
+  CHECK(gold_east.size() == 1);
+  CHECK(gold_east["east1"] == 6);
+  auto gold = spread("tier=gold", 6);
+  CHECK(gold.size() == 2);
+  CHECK(gold.count("east1") == 1);
+  CHECK(gold.count("west1") == 1);
+
+  // No node matches: 503, JSON error, Retry-After.
+  for (std::string md : {"region=northpole", "region=westus,tier=silver", "gpu=A100"}) {
+    INFO("X-Route-Metadata: " << md);
+    auto r = sgd.proxy("GET", "/groups/md/x", "", {{"X-Route-Metadata", md}});
+    CHECK(r.status == 503);
+    CHECK(!r.header("Retry-After").empty());
+    CHECK(r.header("X-Node").empty());
+    CHECK(error_code(r) == "no_matching_node");
+  }
+  // Malformed header: 400.
+  for (std::string md : {"regioneastus", "region=eastus,tier", "=eastus"}) {
+    INFO("X-Route-Metadata: " << md);
+    auto r = sgd.proxy("GET", "/groups/md/x", "", {{"X-Route-Metadata", md}});
+    CHECK(r.status == 400);
+    CHECK(error_code(r) == "invalid_route_metadata");
+  }
+  // Without the header every node is used.
+  std::set<std::string> all;
+  for (int i = 0; i < 8; ++i) all.insert(served_by(sgd.proxy("GET", "/groups/md/x")));
+  CHECK(all.size() == 4);
+}
+
+// Found while writing these tests: round robin and weighted round robin skip a blocked node by
+// taking the next unblocked one in order, so within a metadata-filtered pool the node that
+// follows a filtered-out one also gets its turns (2 of 3 nodes: 2/3 and 1/3, not halves).
+TEST_CASE("round robin stays even within a metadata-filtered pool", "[dataplane][!mayfail]") {
+  sgd_instance sgd;
+  test_node_process e1("east1"), e2("east2"), w1("west1");
+  put_group(sgd, "rrf", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
+  put_group(sgd, "wrrf", std::string(R"("strategy":"weighted_round_robin",)") + kSteadyHealth);
+  for (auto& g : {"rrf", "wrrf"}) {
+    add_node(sgd, g, e1.name(), e1.base_url(), R"({"region":"eastus"})");
+    add_node(sgd, g, e2.name(), e2.base_url(), R"({"region":"eastus"})");
+    add_node(sgd, g, w1.name(), w1.base_url(), R"({"region":"westus"})");
+  }
+  for (std::string g : {"rrf", "wrrf"}) {
+    std::map<std::string, int> seen;
+    for (int i = 0; i < 60; ++i)
+      ++seen[served_by(sgd.proxy("GET", "/groups/" + g + "/x", "",
+                                 {{"X-Route-Metadata", "region=eastus"}}))];
+    INFO(g << ": east1=" << seen["east1"] << " east2=" << seen["east2"]);
+    CHECK(seen.size() == 2);
+    CHECK(std::abs(seen["east1"] - seen["east2"]) <= 2);
+  }
+}
