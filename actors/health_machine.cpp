@@ -13,7 +13,9 @@ const char* to_string(node_status s) {
 }
 
 health_machine::health_machine(health_settings settings, bool start_healthy)
-    : settings_(settings), health_(start_healthy ? node_status::healthy : node_status::unhealthy) {}
+    : settings_(settings),
+      health_(start_healthy ? node_status::healthy : node_status::unhealthy),
+      checked_(start_healthy) {}
 
 node_status health_machine::status() const {
   if (admin_ == admin_state::draining || self_draining_) return node_status::draining;
@@ -32,7 +34,9 @@ std::optional<status_change> health_machine::observe(probe_outcome outcome) {
       failures_ = 0;
       ++passes_;
       self_draining_ = false;  // a 418 node that answers 2xx again comes back
-      if (health_ == node_status::degraded ||
+      // A node's very first passing check admits it at once (registration is its first check);
+      // healthyAfter is the hysteresis for coming back after a failure.
+      if (health_ == node_status::degraded || !checked_ ||
           (health_ == node_status::unhealthy && passes_ >= settings_.healthy_after))
         health_ = node_status::healthy;
       break;
@@ -51,6 +55,7 @@ std::optional<status_change> health_machine::observe(probe_outcome outcome) {
       self_draining_ = true;
       break;
   }
+  checked_ = true;
   auto after = status();
   if (after == before) return std::nullopt;
   return status_change{before, after};

@@ -50,6 +50,7 @@ class health_machine {
   int32_t failures_ = 0;
   int32_t passes_ = 0;
   bool self_draining_ = false;  // the node answered 418
+  bool checked_ = false;        // any outcome observed yet
   admin_state admin_ = admin_state::active;
 };
 

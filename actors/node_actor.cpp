@@ -87,7 +87,8 @@ void schedule_probe(caf::stateful_actor<node_state>* self) {
   auto& st = self->state;
   auto interval = st.args->health.interval_ms;
   std::uniform_int_distribution<int> jitter(-interval / 10, interval / 10);
-  self->delayed_send(self, milliseconds(interval + jitter(st.rng)), probe_atom::value);
+  self->delayed_send(self, milliseconds(interval + jitter(st.rng)), probe_atom::value,
+                     st.timer_epoch);
 }
 
 void start_probe(caf::stateful_actor<node_state>* self) {
@@ -124,15 +125,23 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
     [=](spec_atom, node_spec& spec, health_settings health) {
       auto& s = self->state;
       bool url_changed = spec.health_url != s.args->spec.health_url;
+      bool interval_changed = health.interval_ms != s.args->health.interval_ms;
       s.args->spec = std::move(spec);
       s.args->health = health;
       s.machine->set_settings(health);
       auto ch = s.machine->set_admin(s.args->spec.admin);
       on_change(self, ch);
       report(self);
-      if (url_changed) start_probe(self);
+      if (url_changed) {
+        start_probe(self);
+      } else if (interval_changed && !s.probe_pending && s.args->probes) {
+        ++s.timer_epoch;  // the check already scheduled on the old interval is void
+        schedule_probe(self);
+      }
     },
-    [=](probe_atom) { start_probe(self); },
+    [=](probe_atom, uint64_t epoch) {
+      if (epoch == self->state.timer_epoch) start_probe(self);  // else: a timer from old settings
+    },
     [=](probed_atom, uint64_t seq, probe_result& r) {
       auto& s = self->state;
       if (seq != s.probe_seq) return;  // a stale answer from before a restart of the timer

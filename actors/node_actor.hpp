@@ -34,11 +34,12 @@ struct node_state {
   uint64_t probe_seq = 0;
   bool probe_pending = false;
   bool drained_announced = false;
+  uint64_t timer_epoch = 0;  // bumped when the interval changes; older timers are ignored
   std::minstd_rand rng;
   static inline const char* name = "sg.node";
 };
 
-// Messages: (spec_atom, node_spec, health_settings) update; (probe_atom) run a check now;
+// Messages: (spec_atom, node_spec, health_settings) update; (probe_atom, epoch) timer: check now;
 // (probed_atom, seq, probe_result) a check finished; (passive_atom, probe_outcome) a proxied
 // request's observation; (drained_atom) the last in-flight request of a draining node ended;
 // (health_atom) -> node_health.

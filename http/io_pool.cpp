@@ -10,10 +10,14 @@ io_pool::io_pool(unsigned threads) {
   }
 }
 
-void io_pool::run() {
+void io_pool::run(const std::function<void()>& on_thread_exit) {
+  auto body = [&](size_t i) {
+    contexts_[i]->run();
+    if (on_thread_exit) on_thread_exit();
+  };
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([this, i] { contexts_[i]->run(); });
-  contexts_[0]->run();
+  for (size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back(body, i);
+  body(0);
   for (auto& t : threads) t.join();
 }
 

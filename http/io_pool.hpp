@@ -4,6 +4,7 @@
 // need no locks, and Asio runs without its internal locking.
 #include <boost/asio/io_context.hpp>
 
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -16,7 +17,9 @@ class io_pool {
   size_t size() const { return contexts_.size(); }
   boost::asio::io_context& at(size_t i) { return *contexts_[i]; }
   // Runs every context on its own thread; the calling thread runs context 0. Returns when stopped.
-  void run();
+  // `on_thread_exit` runs on each thread after its context stopped, while every context still
+  // exists: the place to drop thread-local state that holds sockets.
+  void run(const std::function<void()>& on_thread_exit = {});
   void stop();
 
  private:

@@ -70,6 +70,10 @@ asio::awaitable<void> listener::accept_loop(size_t i) {
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
+    // Answers are written as they are ready; Nagle would hold a body behind its header until
+    // the client's delayed ACK (~40 ms per keep-alive request).
+    boost::system::error_code nec;
+    sock.set_option(tcp::no_delay(true), nec);
     asio::co_spawn(pool_.at(i), session_(std::move(sock)), asio::detached);
   }
 }

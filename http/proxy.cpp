@@ -298,9 +298,18 @@ class session {
 
     // Request: header, then the body as it arrives.
     bhttp::request_serializer<bhttp::buffer_body> rsr{req};
-    tcp.expires_after(ctx_->idle_timeout);
-    if (auto [ec, n] = co_await bhttp::async_write_header(up, rsr, tuple_awaitable); ec)
-      co_return co_await upstream_failed(p, snap, node, ec, client_version);
+    if (!p.is_done()) {
+      // Read bodies in 64 KiB pieces (Beast would otherwise read what the buffer's small
+      // capacity allows: 512 bytes).
+      cbuf_.reserve(relay_buffer);
+      // Header and the first body bytes go out in one write when those bytes are already here;
+      // otherwise the header goes first so the node can start (and 100-continue clients send).
+      if (cbuf_.size() == 0) {
+        tcp.expires_after(ctx_->idle_timeout);
+        if (auto [ec, n] = co_await bhttp::async_write_header(up, rsr, tuple_awaitable); ec)
+          co_return co_await upstream_failed(p, snap, node, ec, client_version);
+      }
+    }
     for (;;) {
       if (!p.is_done()) {
         req.body().data = buf.data();
@@ -337,7 +346,8 @@ class session {
     rp.body_limit(unlimited);
     rp.header_limit(64 * 1024);
     if (is_head) rp.skip(true);
-    beast::flat_buffer ubuf;
+    auto& ubuf = ubuf_;
+    ubuf.clear();
     for (;;) {
       tcp.expires_after(std::chrono::milliseconds(snap.spec.response_timeout_ms));
       auto [ec, n] = co_await bhttp::async_read_header(up, ubuf, rp, tuple_awaitable);
@@ -353,6 +363,7 @@ class session {
       break;
     }
     auto& res = rp.get();
+    if (!rp.is_done()) ubuf.reserve(relay_buffer);  // 64 KiB reads for the body
     auto code_class = std::min<unsigned>(res.result_int() / 100, 5);
     node.runtime->responses[code_class].fetch_add(1, std::memory_order_relaxed);
     bool upstream_keep = res.keep_alive();
@@ -370,9 +381,14 @@ class session {
 
     // Response body: forward each piece as soon as it arrives (SSE, token streams).
     bhttp::response_serializer<bhttp::buffer_body> ssr{res};
-    client_.expires_after(ctx_->idle_timeout);
-    if (auto [ec, n] = co_await bhttp::async_write_header(client_, ssr, tuple_awaitable); ec)
-      co_return false;
+    // As for the request: one write for header and body when the body is already here; the
+    // header alone first when it is not (an event stream's header must not wait for its first
+    // event).
+    if (!rp.is_done() && ubuf.size() == 0) {
+      client_.expires_after(ctx_->idle_timeout);
+      if (auto [ec, n] = co_await bhttp::async_write_header(client_, ssr, tuple_awaitable); ec)
+        co_return false;
+    }
     for (;;) {
       if (!rp.is_done()) {
         res.body().data = buf.data();
@@ -432,6 +448,7 @@ class session {
 
   beast::tcp_stream client_;
   beast::flat_buffer cbuf_;
+  beast::flat_buffer ubuf_;  // reused for every upstream response of this connection
   std::shared_ptr<proxy_context> ctx_;
   std::string client_ip_;
   std::unique_ptr<std::array<char, relay_buffer>> buf_;

@@ -48,6 +48,8 @@ class upstream_pool {
   static upstream_pool& this_thread();
   std::unique_ptr<upstream_conn> take(const std::string& node_id);
   void give(const std::string& node_id, std::unique_ptr<upstream_conn> conn);
+  // Closes every idle connection; called on each I/O thread before its io_context goes away.
+  void clear() { idle_.clear(); }
 
  private:
   std::unordered_map<std::string, std::vector<std::unique_ptr<upstream_conn>>> idle_;

@@ -248,7 +248,7 @@ int main(int argc, char** argv) {
             boost::asio::detached);
       };
   signals.async_wait(on_signal);
-  io.run();
+  io.run([] { http::upstream_pool::this_thread().clear(); });
   stop_actors();
   log::info("stopped", {{"controller", cid}});
   return 0;

@@ -46,7 +46,7 @@ struct group_fixture {
 
   group_fixture() {
     spec.name = "orders";
-    group = sys.spawn(group_actor, group_actor_args{spec, table, nullptr, caf::actor{}});
+    group = sys.spawn(group_actor, group_actor_args{spec, table, nullptr, caf::actor{}, caf::actor{}});
   }
   ~group_fixture() {
     caf::anon_send_exit(group, caf::exit_reason::user_shutdown);
@@ -227,7 +227,7 @@ TEST_CASE("group_actor: exit removes the snapshot and stops the children", "[gro
   auto table = std::make_shared<routing_table>();
   group_spec spec;
   spec.name = "billing";
-  auto g = sys.spawn(group_actor, group_actor_args{spec, table, nullptr, caf::actor{}});
+  auto g = sys.spawn(group_actor, group_actor_args{spec, table, nullptr, caf::actor{}, caf::actor{}});
   auto n = make_node("billing", "x", 9100);
   self->request(g, 5s, node_put_atom::value, n, true)
       .receive([&](register_result& r) { CHECK(r.created); },

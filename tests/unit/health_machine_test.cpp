@@ -77,9 +77,16 @@ TEST_CASE("a passing check heals a degraded node at once", "[health]") {
   CHECK(m.status() == node_status::degraded);
 }
 
+TEST_CASE("a new node's first passing check admits it whatever healthy_after says", "[health]") {
+  health_machine m(settings(3, 5));
+  REQUIRE(m.status() == node_status::unhealthy);
+  CHECK(is_change(m.observe(pass), node_status::unhealthy, node_status::healthy));
+}
+
 TEST_CASE("an unhealthy node with healthy_after=2 needs two consecutive passes", "[health]") {
   health_machine m(settings(3, 2));
   REQUIRE(m.status() == node_status::unhealthy);
+  CHECK_FALSE(m.observe(fail));  // its first check failed: it stays out
   CHECK_FALSE(m.observe(pass));
   CHECK(m.status() == node_status::unhealthy);
   CHECK(m.consecutive_passes() == 1);

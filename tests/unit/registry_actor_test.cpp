@@ -75,7 +75,10 @@ struct registry_fixture {
   caf::actor registry;
 
   explicit registry_fixture(const std::string& dir) {
-    registry = sys.spawn(registry_actor, registry_actor_args{open_store(dir), table, nullptr});
+    registry_actor_args args;
+    args.store = open_store(dir);
+    args.table = table;
+    registry = sys.spawn(registry_actor, args);
   }
   ~registry_fixture() {
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
@@ -95,10 +98,16 @@ struct registry_fixture {
   // For requests answered with an empty message.
   template <class... Ts>
   caf::error ask_void(Ts&&... xs) {
+    // Deletes answer with the number of controllers holding the write (1: no peers here).
     caf::error err;
     bool replied = false;
     self->request(registry, 10s, std::forward<Ts>(xs)...)
-        .receive([&]() { replied = true; }, [&](caf::error& e) { err = std::move(e); });
+        .receive(
+            [&](int32_t replicas) {
+              replied = true;
+              CHECK(replicas == 1);
+            },
+            [&](caf::error& e) { err = std::move(e); });
     if (!err) CHECK(replied);
     return err;
   }
