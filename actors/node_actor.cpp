@@ -153,7 +153,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
        : r.outcome == probe_outcome::drain ? rt.checks_drain
                                            : rt.checks_fail)
           .fetch_add(1, std::memory_order_relaxed);
-      if (s.args->group_stats) s.args->group_stats->check_duration.observe(r.latency_ms / 1000.0);
+      if (s.args->group_stats) s.args->group_stats->check_duration.observe(static_cast<double>(r.latency_us) / 1e6);
       s.health.last_check = check_record{unix_ms(), r.latency_ms, r.http_status, std::move(r.error)};
       on_change(self, ch, first);
       report(self);

@@ -31,6 +31,7 @@ struct group_runtime {
   metrics::check_histogram check_duration{metrics::check_buckets};
   std::atomic<uint64_t> bytes_in{0}, bytes_out{0}, retries{0};
   std::atomic<uint64_t> rejected_no_node{0}, rejected_no_match{0}, rejected_too_large{0};
+  std::atomic<uint64_t> rejected_unreachable{0};  // every candidate refused the connection
 };
 
 }  // namespace sg

@@ -15,6 +15,7 @@ struct probe_result {
   probe_outcome outcome = probe_outcome::fail;
   int32_t http_status = 0;
   int32_t latency_ms = 0;
+  int64_t latency_us = 0;  // the same, finer, for the latency histogram
   std::string error;  // empty when an HTTP answer arrived
 };
 
@@ -31,7 +32,8 @@ using prober_ptr = std::shared_ptr<prober>;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, probe_result& x) {
-  return f(caf::meta::type_name("probe_result"), x.outcome, x.http_status, x.latency_ms, x.error);
+  return f(caf::meta::type_name("probe_result"), x.outcome, x.http_status, x.latency_ms,
+           x.latency_us, x.error);
 }
 
 }  // namespace sg

@@ -40,7 +40,10 @@ asio::awaitable<void> admin_session(tcp::socket sock, std::shared_ptr<admin_api>
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
         ec == beast::error::timeout || ec == asio::error::connection_reset)
       break;
-    if (ec == bhttp::error::header_limit)
+    if (ec == bhttp::error::body_limit)  // Content-Length over the limit, seen with the header
+      early = error_response(status::payload_too_large, "body_too_large",
+                             "admin request bodies are limited to 1 MiB", 11, false);
+    else if (ec == bhttp::error::header_limit)
       early = error_response(status::request_header_fields_too_large, "headers_too_large",
                              "request headers exceed 16 KiB", 11, false);
     else if (ec)

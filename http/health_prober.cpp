@@ -73,9 +73,10 @@ asio::awaitable<probe_result> run_probe(std::string url, std::chrono::millisecon
     r = co_await std::visit(
         [&](auto& s) { return exchange(s, conn.tcp(), *u, deadline); }, conn.stream);
   }
-  r.latency_ms = static_cast<int32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::steady_clock::now() - start)
-                                          .count());
+  r.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+  r.latency_ms = static_cast<int32_t>(r.latency_us / 1000);
   co_return r;
 }
 

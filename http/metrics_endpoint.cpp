@@ -127,6 +127,8 @@ std::string render_metrics(const routing_table& table, const controller_figures&
     add_counter(rejected, {{"group", g}, {"reason", "no_routable_node"}}, st.rejected_no_node.load());
     add_counter(rejected, {{"group", g}, {"reason", "no_matching_node"}}, st.rejected_no_match.load());
     add_counter(rejected, {{"group", g}, {"reason", "body_too_large"}}, st.rejected_too_large.load());
+    add_counter(rejected, {{"group", g}, {"reason", "upstream_unreachable"}},
+                st.rejected_unreachable.load());
     add_gauge(nodes, {{"group", g}}, static_cast<double>(snap->members.size()));
     for (auto& n : snap->members) {
       auto& id = n.spec.node_id;

@@ -242,6 +242,7 @@ class session {
         co_return co_await reject(p, status::service_unavailable, "no_routable_node",
                                   "no routable node left in group '" + snap->spec.name + "'", 1);
       }
+      stats.rejected_unreachable.fetch_add(1, std::memory_order_relaxed);
       co_return co_await reject(p, last_timeout ? status::gateway_timeout : status::bad_gateway,
                                 last_timeout ? "upstream_timeout" : "upstream_unreachable",
                                 "no node of group '" + snap->spec.name +

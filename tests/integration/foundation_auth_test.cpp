@@ -122,7 +122,14 @@ TEST_CASE("foundation: SGD_ADMIN_TOKEN in the environment works like --admin-tok
 
 TEST_CASE("foundation: a non-loopback admin address needs a token or --insecure-admin",
           "[foundation]") {
-  auto dir = make_temp_dir("sgd-foundation-auth");
+  struct temp_dir {
+    std::string path = make_temp_dir("sgd-foundation-auth");
+    ~temp_dir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  } tmp;
+  const std::string dir = tmp.path;
   auto port = free_port();
   auto proxy = free_port();
   REQUIRE(port != 0);
@@ -148,7 +155,4 @@ TEST_CASE("foundation: a non-loopback admin address needs a token or --insecure-
   sgd_instance sgd(o);
   auto r = sgd.admin("GET", "/api/server-groups");
   CHECK(r.status == 200);
-  sgd.kill9();
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }

@@ -108,7 +108,7 @@ TEST_CASE("foundation: bad flags and unusable data dirs exit 2 with one line", "
   }
 }
 
-TEST_CASE("foundation: --config FILE sets flags; flags on the command line override it",
+TEST_CASE("foundation: --config FILE sets flags and flags on the command line override it",
           "[foundation]") {
   temp_dir tmp;
   const auto port = free_port();

@@ -169,7 +169,7 @@ TEST_CASE("foundation: registering a node answers 201 healthy, again 200 with th
   CHECK(str_of(obj(r), "groupName") == "other.group_1");
 }
 
-TEST_CASE("foundation: group CRUD — PUT creates then updates keeping omitted fields, DELETE needs force",
+TEST_CASE("foundation: group CRUD: PUT creates then updates keeping omitted fields, DELETE needs force",
           "[foundation]") {
   test_node_process node("crud-node");
   sgd_instance sgd(quick_sgd());
@@ -300,7 +300,7 @@ TEST_CASE("foundation: group CRUD — PUT creates then updates keeping omitted f
   CHECK(error_problem(sgd.admin("DELETE", "/api/server-groups/never-was"), 404) == "");
 }
 
-TEST_CASE("foundation: node CRUD — list, get, patch, drain, activate, delete", "[foundation]") {
+TEST_CASE("foundation: node CRUD: list, get, patch, drain, activate, delete", "[foundation]") {
   test_node_process node("node-crud");
   sgd_instance sgd(quick_sgd());
   REQUIRE(sgd.admin("PUT", "/api/server-groups/pool",
@@ -424,7 +424,7 @@ TEST_CASE("foundation: ping answers 200 online, 418 while the controller drains"
 // The design's state table: "Healthy — entered by a registration whose first probe passes";
 // healthyAfter only governs re-admission of an unhealthy node.
 TEST_CASE("foundation: a registration whose first check passes is healthy even with healthyAfter 2",
-          "[foundation][!mayfail]") {
+          "[foundation]") {
   test_node_process node("ha2-node");
   sgd_instance sgd(quick_sgd());
   REQUIRE(sgd.admin("PUT", "/api/server-groups/ha2",
