@@ -37,7 +37,8 @@ void print_pairs(std::ostream& out, const std::vector<std::pair<std::string, std
 }
 
 std::string text(const rapidjson::Value& v) {
-  if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
+  if (v.IsString())
+    return v.GetStringLength() ? std::string(v.GetString(), v.GetStringLength()) : "-";
   if (v.IsBool()) return v.GetBool() ? "true" : "false";
   if (v.IsNull()) return "-";
   if (v.IsInt64()) return std::to_string(v.GetInt64());

@@ -1,6 +1,8 @@
 // The client library (client/) against a real sgd and real test nodes: a JSON round trip,
 // typed errors (sgd's own and a node's), per-call timeouts, the async forms (future, callback,
 // Asio co_await) and cancellation (std::stop_token, Asio cancellation slot).
+// Built only once integration_tests links sg_client (see tests/CMakeLists.txt).
+#if __has_include(<sgd/client/server_group_client.hpp>)
 #include <sgd/client/asio.hpp>
 #include <sgd/client/server_group_client.hpp>
 
@@ -290,3 +292,5 @@ TEST_CASE("client: cancellation through a stop token and an Asio cancellation sl
   REQUIRE_FALSE(r3.ok());
   CHECK(r3.error().kind == errc::cancelled);
 }
+
+#endif  // __has_include(<sgd/client/server_group_client.hpp>)

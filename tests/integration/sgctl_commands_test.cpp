@@ -1,5 +1,7 @@
 // sgctl end to end: the built binary against a real sgd — tables, --json, exit codes and the
 // one-line error messages (401, 404, unreachable, usage).
+// Built only once integration_tests links sg_client (see tests/CMakeLists.txt).
+#if __has_include(<sgd/client/server_group_client.hpp>)
 #include "tests/support/http_client.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
@@ -293,3 +295,5 @@ TEST_CASE("sgctl: unknown group, unreachable controller, usage errors, ping, clu
     CHECK(cluster.code == 0);
   }
 }
+
+#endif  // __has_include(<sgd/client/server_group_client.hpp>)
