@@ -35,10 +35,16 @@ uint64_t sticky_hash(std::string_view key, std::string_view node_id) {
 
 size_t pick_round_robin(const group_snapshot& snap, uint64_t counter, const blocked_set* blocked) {
   auto n = snap.nodes.size();
-  for (size_t k = 0; k < n; ++k) {
-    auto i = static_cast<size_t>((counter + k) % n);
-    if (ok(blocked, i)) return i;
-  }
+  if (n == 0) return no_pick;
+  if (!blocked) return static_cast<size_t>(counter % n);
+  // Rotate over the candidates themselves, so a filtered pool is still served exactly evenly
+  // (handing a blocked node's turn to its neighbour would double that neighbour's share).
+  size_t allowed = 0;
+  for (size_t i = 0; i < n; ++i) allowed += ok(blocked, i);
+  if (allowed == 0) return no_pick;
+  auto target = counter % allowed;
+  for (size_t i = 0; i < n; ++i)
+    if (ok(blocked, i) && target-- == 0) return i;
   return no_pick;
 }
 
@@ -71,13 +77,16 @@ size_t pick_weighted_round_robin(const group_snapshot& snap, uint64_t counter,
                                  const blocked_set* blocked) {
   auto& sched = snap.wrr_schedule;
   if (!sched.empty()) {
-    // Walk the cycle from the counter's position to the first unblocked entry: a filtered pool
-    // still gets each node in proportion to its weight.
     auto len = sched.size();
-    for (size_t k = 0; k < len; ++k) {
-      auto i = sched[(counter + k) % len];
-      if (ok(blocked, i)) return i;
-    }
+    if (!blocked) return sched[counter % len];
+    // A filtered pool walks the cycle's candidate entries only: each candidate keeps its weight
+    // share and the smooth interleaving among the candidates.
+    size_t allowed = 0;
+    for (auto i : sched) allowed += ok(blocked, i);
+    if (allowed == 0) return no_pick;
+    auto target = counter % allowed;
+    for (auto i : sched)
+      if (ok(blocked, i) && target-- == 0) return i;
     return no_pick;
   }
   // Very large cycles: a position in [0, total) picked by a stride through cumulative weights.

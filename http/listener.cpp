@@ -9,9 +9,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <sys/socket.h>
-
-#include <cerrno>
 #include <charconv>
 
 namespace sg::http {
@@ -24,30 +21,23 @@ std::string listener::bind(const std::string& host, uint16_t port) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
   if (ec) return "'" + host + "' is not an IP address";
-  for (size_t i = 0; i < pool_.size(); ++i) {
-    // The first acceptor may pick the port (port 0); the others share it via SO_REUSEPORT.
-    tcp::endpoint ep{addr, i == 0 ? port : port_};
-    auto acc = std::make_unique<tcp::acceptor>(pool_.at(i));
-    acc->open(ep.protocol(), ec);
-    if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) {
-      int one = 1;
-      if (::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-        ec = boost::system::error_code(errno, boost::system::system_category());
-    }
-    if (!ec) acc->bind(ep, ec);
-    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return "cannot listen on " + host + ":" + std::to_string(ep.port()) + ": " + ec.message();
-    if (i == 0) port_ = acc->local_endpoint().port();
-    acceptors_.push_back(std::move(acc));
-  }
+  // One acceptor, no SO_REUSEPORT: a second process can never bind the same port and silently
+  // take half the connections. Accepted sockets are handed to the I/O threads in turn.
+  tcp::endpoint ep{addr, port};
+  auto acc = std::make_unique<tcp::acceptor>(pool_.at(0));
+  acc->open(ep.protocol(), ec);
+  if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc->bind(ep, ec);
+  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message();
+  port_ = acc->local_endpoint().port();
+  acceptors_.push_back(std::move(acc));
   return {};
 }
 
 void listener::start() {
-  for (size_t i = 0; i < acceptors_.size(); ++i)
-    asio::co_spawn(pool_.at(i), [self = shared_from_this(), i] { return self->accept_loop(i); },
-                   asio::detached);
+  asio::co_spawn(pool_.at(0), [self = shared_from_this()] { return self->accept_loop(0); },
+                 asio::detached);
 }
 
 void listener::stop() {
@@ -58,15 +48,18 @@ void listener::stop() {
     });
 }
 
-asio::awaitable<void> listener::accept_loop(size_t i) {
-  auto& acc = *acceptors_[i];
+asio::awaitable<void> listener::accept_loop(size_t) {
+  auto& acc = *acceptors_[0];
+  size_t next = 0;
   for (;;) {
-    auto [ec, sock] = co_await acc.async_accept(asio::as_tuple(asio::use_awaitable));
+    auto& io = pool_.at(next++ % pool_.size());
+    // Accepting straight onto the target thread's context: the socket belongs to it.
+    auto [ec, sock] = co_await acc.async_accept(io, asio::as_tuple(asio::use_awaitable));
     if (!acc.is_open()) co_return;
     if (ec) {
       // Out of fds and similar: log, back off briefly, keep serving the connections we have.
       log::warn("accept failed", {{"error", ec.message()}});
-      asio::steady_timer t{pool_.at(i), std::chrono::milliseconds(50)};
+      asio::steady_timer t{pool_.at(0), std::chrono::milliseconds(50)};
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
@@ -74,7 +67,7 @@ asio::awaitable<void> listener::accept_loop(size_t i) {
     // the client's delayed ACK (~40 ms per keep-alive request).
     boost::system::error_code nec;
     sock.set_option(tcp::no_delay(true), nec);
-    asio::co_spawn(pool_.at(i), session_(std::move(sock)), asio::detached);
+    asio::co_spawn(io, session_(std::move(sock)), asio::detached);
   }
 }
 

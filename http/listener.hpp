@@ -1,7 +1,7 @@
 #pragma once
-// A listening address served by every thread of an io_pool: one SO_REUSEPORT acceptor per
-// io_context, so the kernel spreads connections over threads. Each connection runs as one
-// coroutine on its acceptor's thread. stop() closes the acceptors: no new connections.
+// A listening address served by every thread of an io_pool: one acceptor hands accepted
+// connections to the threads in turn; each connection runs as one coroutine on its thread.
+// stop() closes the acceptor: no new connections.
 #include "http/io_pool.hpp"
 
 #include <boost/asio/awaitable.hpp>

@@ -131,7 +131,7 @@ class session {
   }
 
  private:
-  asio::awaitable<void> send_error(status st, std::string_view code, std::string_view msg,
+  asio::awaitable<void> send_error(status st, std::string code, std::string msg,
                                    unsigned version, bool keep_alive, int retry_after = 0) {
     auto res = error_response(st, code, msg, version, keep_alive);
     if (retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(retry_after));
@@ -141,8 +141,8 @@ class session {
 
   // Answers a request without forwarding it. The connection stays open only when the request
   // has no body left unread.
-  asio::awaitable<bool> reject(req_parser& p, status st, std::string_view code,
-                               std::string_view msg, int retry_after = 0) {
+  asio::awaitable<bool> reject(req_parser& p, status st, std::string code, std::string msg,
+                               int retry_after = 0) {
     auto& req = p.get();
     bool keep = req.keep_alive() && p.is_done();
     co_await send_error(st, code, msg, req.version(), keep, retry_after);
@@ -329,6 +329,9 @@ class session {
         req.body().size = buf.size() - req.body().size;
         req.body().data = buf.data();
         req.body().more = !p.is_done();
+        // A read may parse only a chunk header: an empty piece with more to come must not be
+        // written, the chunked serializer would send it as the terminating 0-size chunk.
+        if (req.body().size == 0 && req.body().more) continue;
         snap.stats->bytes_in.fetch_add(req.body().size, std::memory_order_relaxed);
       } else {
         req.body().data = nullptr;
@@ -405,6 +408,7 @@ class session {
         res.body().size = buf.size() - res.body().size;
         res.body().data = buf.data();
         res.body().more = !rp.is_done();
+        if (res.body().size == 0 && res.body().more) continue;  // see the request loop
         snap.stats->bytes_out.fetch_add(res.body().size, std::memory_order_relaxed);
       } else {
         res.body().data = nullptr;
@@ -433,11 +437,12 @@ class session {
     log::warn("upstream failed", {{"group", snap.spec.name},
                                   {"node", node.spec.node_id},
                                   {"error", ec.message()}});
-    co_await send_error(timeout ? status::gateway_timeout : status::bad_gateway,
-                        timeout ? "upstream_timeout" : "upstream_error",
-                        "node '" + node.spec.name + "' of group '" + snap.spec.name + "' " +
-                            (timeout ? "did not answer in time" : "failed: " + ec.message()),
-                        version, false);
+    // Built before the co_await: g++ 12 destroys a ?: temporary inside a co_await expression
+    // twice (double free).
+    std::string msg = "node '" + node.spec.name + "' of group '" + snap.spec.name + "' ";
+    msg += timeout ? std::string("did not answer in time") : "failed: " + ec.message();
+    auto st = timeout ? status::gateway_timeout : status::bad_gateway;
+    co_await send_error(st, timeout ? "upstream_timeout" : "upstream_error", msg, version, false);
     (void)p;
     co_return false;
   }

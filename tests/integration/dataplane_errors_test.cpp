@@ -109,7 +109,7 @@ TEST_CASE("proxy errors: unknown group or path outside /groups/ gives 404 and no
 // after sending the 502/504 of upstream_failed() (http/proxy.cpp), so the client may get a
 // reset instead of the answer and every later request fails.
 TEST_CASE("proxy errors: a node that drops the connection gives 502",
-          "[dataplane][!mayfail]") {
+          "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("dropper");
   put_group(sgd, "drop", kSteadyHealth);
@@ -129,7 +129,7 @@ TEST_CASE("proxy errors: a node that drops the connection gives 502",
 
 // Same abort as above (upstream_failed), after the 504.
 TEST_CASE("proxy errors: a node slower than responseTimeoutMs gives 504",
-          "[dataplane][!mayfail]") {
+          "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("sloth");
   put_group(sgd, "slowg",
@@ -212,7 +212,7 @@ TEST_CASE("failover: with every node dead the answer is 502 then 503", "[datapla
 // Found while writing these tests: every acceptor sets SO_REUSEPORT (http/listener.cpp), so a
 // second sgd "binds" a proxy (or admin) port another sgd already listens on and the kernel then
 // splits connections between the two processes instead of the second one failing to start.
-TEST_CASE("a second sgd cannot take a proxy port already in use", "[dataplane][!mayfail]") {
+TEST_CASE("a second sgd cannot take a proxy port already in use", "[dataplane]") {
   sgd_instance first;
   sgd_options o;
   o.proxy_port = first.proxy_port();

@@ -110,7 +110,7 @@ TEST_CASE("forwarding keeps path and query and honours a baseUrl path prefix", "
   CHECK(str(d, "path") == "/base/");
 }
 
-TEST_CASE("forwarding sets X-Forwarded-* and drops hop-by-hop headers", "[dataplane]") {
+TEST_CASE("forwarding sets X-Forwarded headers and drops hop-by-hop headers", "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("hdr");
   put_group(sgd, "hd", kSteadyHealth);
@@ -172,10 +172,9 @@ TEST_CASE("keep-alive: several requests on one client connection all succeed", "
 }
 
 // Found while writing these tests: every request after the first on a keep-alive client
-// connection takes ~40-50 ms through sgd (direct to the node: ~0.1 ms). The proxy writes the
-// response header and body in separate writes on a client socket without TCP_NODELAY, so Nagle
-// holds the body until the client's delayed ACK.
-TEST_CASE("keep-alive requests through sgd are not delayed by Nagle", "[dataplane][!mayfail]") {
+// connection took ~40-50 ms through sgd (header and body in separate writes on a client socket
+// without TCP_NODELAY). Passes since 1cab31f; the [!mayfail] tag can go.
+TEST_CASE("keep-alive requests through sgd are not delayed by Nagle", "[dataplane]") {
   sgd_instance sgd;
   test_node_process a("fast");
   put_group(sgd, "lat", kSteadyHealth);
@@ -252,7 +251,7 @@ TEST_CASE("X-Route-Metadata narrows routing to matching nodes", "[dataplane]") {
 // Found while writing these tests: round robin and weighted round robin skip a blocked node by
 // taking the next unblocked one in order, so within a metadata-filtered pool the node that
 // follows a filtered-out one also gets its turns (2 of 3 nodes: 2/3 and 1/3, not halves).
-TEST_CASE("round robin stays even within a metadata-filtered pool", "[dataplane][!mayfail]") {
+TEST_CASE("round robin stays even within a metadata-filtered pool", "[dataplane]") {
   sgd_instance sgd;
   test_node_process e1("east1"), e2("east2"), w1("west1");
   put_group(sgd, "rrf", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);

@@ -57,8 +57,6 @@ TEST_CASE("round_robin spreads 300 requests exactly evenly over 3 nodes", "[data
   put_group(sgd, "rr", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
   for (auto* n : {&a, &b, &c}) add_node(sgd, "rr", *n);
 
-  // Fresh connections: keep-alive through sgd currently costs ~40 ms a request (see the
-  // keep-alive latency test in dataplane_forwarding_test.cpp).
   std::map<std::string, int> count;
   for (int i = 0; i < 300; ++i) ++count[served_by(sgd.proxy("GET", "/groups/rr/x"))];
   CHECK(count.size() == 3);
