@@ -171,9 +171,8 @@ TEST_CASE("keep-alive: several requests on one client connection all succeed", "
   CHECK(served_by(conn.request("GET", "/groups/ka/after")) != "");
 }
 
-// Found while writing these tests: every request after the first on a keep-alive client
-// connection took ~40-50 ms through sgd (header and body in separate writes on a client socket
-// without TCP_NODELAY). Passes since 1cab31f; the [!mayfail] tag can go.
+// Every request after the first on a keep-alive client connection once took ~40-50 ms through
+// sgd (header and body in separate writes on a client socket without TCP_NODELAY).
 TEST_CASE("keep-alive requests through sgd are not delayed by Nagle", "[dataplane]") {
   sgd_instance sgd;
   test_node_process a("fast");
