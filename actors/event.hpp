@@ -10,17 +10,17 @@
 namespace sg {
 
 struct event {
-  std::string type;       // "node.status", "node.drained", "node.removed", "controller.drain"
+  std::string type;  // "node.status", "node.drained", "node.removed", "controller.drain"
   std::string group;
   std::string node_id;
   std::string node_name;
-  std::string from;       // previous status ("" when not a transition)
-  std::string to;         // new status
-  std::string alert;      // "raised", "resolved" or ""
-  std::string detail;     // last check error or HTTP status, human readable
+  std::string from;    // previous status ("" when not a transition)
+  std::string to;      // new status
+  std::string alert;   // "raised", "resolved" or ""
+  std::string detail;  // last check error or HTTP status, human readable
   int32_t consecutive_failures = 0;
   int64_t at_ms = 0;
-  uint64_t seq = 0;       // assigned by the hub, increasing
+  uint64_t seq = 0;  // assigned by the hub, increasing
 };
 
 std::string to_json(const event& e);

@@ -59,9 +59,14 @@ void publish(self_ptr self) {
 }
 
 void spawn_child(self_ptr self, group_child& c, bool start_healthy) {
-  node_actor_args a{c.spec,   self->state.args.spec.health,      c.runtime,
-                    self->state.args.probes, caf::actor_cast<caf::actor>(self),
-                    self->state.args.events, self->state.stats, start_healthy};
+  node_actor_args a{c.spec,
+                    self->state.args.spec.health,
+                    c.runtime,
+                    self->state.args.probes,
+                    caf::actor_cast<caf::actor>(self),
+                    self->state.args.events,
+                    self->state.stats,
+                    start_healthy};
   c.actor = self->spawn<caf::monitored>(node_actor, std::move(a));
   self->state.by_addr[c.actor.address()] = c.spec.node_id;
 }
@@ -144,98 +149,101 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
   });
 
   return {
-    [=](spec_atom, group_spec& spec) {
-      auto& st = self->state;
-      bool health_changed = !(spec.health == st.args.spec.health);
-      st.args.spec = std::move(spec);
-      if (health_changed)
-        for (auto& [id, c] : st.children)
-          if (c.actor) self->send(c.actor, spec_atom::value, c.spec, st.args.spec.health);
-      publish(self);
-    },
-    [=](spec_atom, node_spec& spec) {
-      bool changed = false;
-      upsert(self, std::move(spec), false, changed);
-    },
-    // The registry's full list of this group's nodes (after a merge from a peer): add, update,
-    // and remove whatever is no longer listed.
-    [=](spec_atom, std::vector<node_spec>& all) {
-      std::set<std::string> keep;
-      for (auto& n : all) {
-        keep.insert(n.node_id);
+      [=](spec_atom, group_spec& spec) {
+        auto& st = self->state;
+        bool health_changed = !(spec.health == st.args.spec.health);
+        st.args.spec = std::move(spec);
+        if (health_changed)
+          for (auto& [id, c] : st.children)
+            if (c.actor) self->send(c.actor, spec_atom::value, c.spec, st.args.spec.health);
+        publish(self);
+      },
+      [=](spec_atom, node_spec& spec) {
         bool changed = false;
-        upsert(self, std::move(n), false, changed);
-      }
-      std::vector<std::string> gone;
-      for (auto& [id, c] : self->state.children)
-        if (!keep.count(id)) gone.push_back(id);
-      for (auto& id : gone) remove_child(self, id);
-      if (!gone.empty()) publish(self);
-    },
-    [=](node_put_atom, node_spec& spec, bool created) -> caf::result<register_result> {
-      bool changed = false;
-      auto& c = upsert(self, std::move(spec), created, changed);
-      // Restarting, or nothing new for a node already checked: answer with what is known.
-      if (!c.actor || (!changed && c.reported)) return register_result{view_of(c), created};
-      // The answer waits for the node actor's next report: for a new node that is its first
-      // check (so a registration says whether the node is routable), for an update the report
-      // that reflects the new spec.
-      c.created = created;
-      auto rp = self->make_response_promise<register_result>();
-      c.waiting.push_back(rp);
-      return rp;
-    },
-    [=](node_del_atom, const std::string& id) {
-      remove_child(self, id);
-      publish(self);
-    },
-    [=](health_atom, const std::string& id, node_health& h) {
-      auto& st = self->state;
-      auto i = st.children.find(id);
-      if (i == st.children.end()) return;
-      auto& c = i->second;
-      // A report from a stale incarnation (already replaced) is ignored.
-      if (!c.actor || self->current_sender() != c.actor.address()) return;
-      c.health = std::move(h);
-      c.reported = true;
-      // Publish before answering: a caller that proxies right after its registration must find
-      // the node in the snapshot.
-      publish(self);
-      for (auto& rp : c.waiting) rp.deliver(register_result{view_of(c), c.created});
-      c.waiting.clear();
-    },
-    [=](restart_atom, const std::string& id) {
-      auto& st = self->state;
-      auto i = st.children.find(id);
-      if (i == st.children.end() || i->second.actor) return;
-      auto& c = i->second;
-      spawn_child(self, c, c.reported && c.health.status != node_status::unhealthy);
-    },
-    [=](node_get_atom, const std::string& id) -> caf::result<node_view> {
-      auto& st = self->state;
-      auto i = st.children.find(id);
-      if (i == st.children.end())
-        return make_error(sg_errc::node_not_found,
-                          "no node " + id + " in group " + st.args.spec.name);
-      return view_of(i->second);
-    },
-    [=](node_list_atom) {
-      std::vector<node_view> out;
-      for (auto& [id, c] : self->state.children) out.push_back(view_of(c));
-      return out;
-    },
-    [=](grp_get_atom) {
-      group_view out{self->state.args.spec, {}};
-      for (auto& [id, c] : self->state.children) out.nodes.push_back(view_of(c));
-      return out;
-    },
-    [=](child_atom, const std::string& id) -> caf::result<caf::actor> {
-      auto& st = self->state;
-      auto i = st.children.find(id);
-      if (i == st.children.end() || !i->second.actor)
-        return make_error(sg_errc::node_not_found, "no running actor for node " + id);
-      return i->second.actor;
-    },
+        upsert(self, std::move(spec), false, changed);
+      },
+      // The registry's full list of this group's nodes (after a merge from a peer): add, update,
+      // and remove whatever is no longer listed.
+      [=](spec_atom, std::vector<node_spec>& all) {
+        std::set<std::string> keep;
+        for (auto& n : all) {
+          keep.insert(n.node_id);
+          bool changed = false;
+          upsert(self, std::move(n), false, changed);
+        }
+        std::vector<std::string> gone;
+        for (auto& [id, c] : self->state.children)
+          if (!keep.count(id)) gone.push_back(id);
+        for (auto& id : gone) remove_child(self, id);
+        if (!gone.empty()) publish(self);
+      },
+      [=](node_put_atom, node_spec& spec, bool created) -> caf::result<register_result> {
+        bool changed = false;
+        auto& c = upsert(self, std::move(spec), created, changed);
+        // Restarting, or nothing new for a node already checked: answer with what is known.
+        if (!c.actor || (!changed && c.reported)) return register_result{view_of(c), created};
+        // The answer waits for the node actor's next report: for a new node that is its first
+        // check (so a registration says whether the node is routable), for an update the report
+        // that reflects the new spec.
+        c.created = created;
+        auto rp = self->make_response_promise<register_result>();
+        c.waiting.push_back(rp);
+        return rp;
+      },
+      [=](node_del_atom, const std::string& id) {
+        remove_child(self, id);
+        publish(self);
+      },
+      [=](health_atom, const std::string& id, node_health& h) {
+        auto& st = self->state;
+        auto i = st.children.find(id);
+        if (i == st.children.end()) return;
+        auto& c = i->second;
+        // A report from a stale incarnation (already replaced) is ignored.
+        if (!c.actor || self->current_sender() != c.actor.address()) return;
+        // Only a change of status (or a first report) changes routing: most checks confirm what
+        // is known, and rebuilding the snapshot for each would cost O(nodes) per check.
+        bool routing_changed = !c.reported || c.health.status != h.status;
+        c.health = std::move(h);
+        c.reported = true;
+        // Publish before answering: a caller that proxies right after its registration must find
+        // the node in the snapshot.
+        if (routing_changed) publish(self);
+        for (auto& rp : c.waiting) rp.deliver(register_result{view_of(c), c.created});
+        c.waiting.clear();
+      },
+      [=](restart_atom, const std::string& id) {
+        auto& st = self->state;
+        auto i = st.children.find(id);
+        if (i == st.children.end() || i->second.actor) return;
+        auto& c = i->second;
+        spawn_child(self, c, c.reported && c.health.status != node_status::unhealthy);
+      },
+      [=](node_get_atom, const std::string& id) -> caf::result<node_view> {
+        auto& st = self->state;
+        auto i = st.children.find(id);
+        if (i == st.children.end())
+          return make_error(sg_errc::node_not_found,
+                            "no node " + id + " in group " + st.args.spec.name);
+        return view_of(i->second);
+      },
+      [=](node_list_atom) {
+        std::vector<node_view> out;
+        for (auto& [id, c] : self->state.children) out.push_back(view_of(c));
+        return out;
+      },
+      [=](grp_get_atom) {
+        group_view out{self->state.args.spec, {}};
+        for (auto& [id, c] : self->state.children) out.nodes.push_back(view_of(c));
+        return out;
+      },
+      [=](child_atom, const std::string& id) -> caf::result<caf::actor> {
+        auto& st = self->state;
+        auto i = st.children.find(id);
+        if (i == st.children.end() || !i->second.actor)
+          return make_error(sg_errc::node_not_found, "no running actor for node " + id);
+        return i->second.actor;
+      },
   };
 }
 

@@ -4,10 +4,14 @@ namespace sg {
 
 const char* to_string(node_status s) {
   switch (s) {
-    case node_status::healthy: return "healthy";
-    case node_status::degraded: return "degraded";
-    case node_status::unhealthy: return "unhealthy";
-    case node_status::draining: return "draining";
+    case node_status::healthy:
+      return "healthy";
+    case node_status::degraded:
+      return "degraded";
+    case node_status::unhealthy:
+      return "unhealthy";
+    case node_status::draining:
+      return "draining";
   }
   return "unhealthy";
 }

@@ -20,11 +20,12 @@ void add_actor_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<register_result>("sg::register_result");
   cfg.add_message_type<probe_result>("sg::probe_result");
   cfg.add_message_type<event>("sg::event");
-  cfg.add_error_category(sg_error_category(), [](uint8_t code, caf::atom_value, const caf::message& ctx) {
-    std::string out = std::string("sgd: ") + to_string(static_cast<sg_errc>(code));
-    if (ctx.match_elements<std::string>()) out += " (" + ctx.get_as<std::string>(0) + ")";
-    return out;
-  });
+  cfg.add_error_category(
+      sg_error_category(), [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+        std::string out = std::string("sgd: ") + to_string(static_cast<sg_errc>(code));
+        if (ctx.match_elements<std::string>()) out += " (" + ctx.get_as<std::string>(0) + ")";
+        return out;
+      });
 }
 
 }  // namespace sg

@@ -70,8 +70,10 @@ void on_change(caf::stateful_actor<node_state>* self, std::optional<status_chang
   } else {
     return;
   }
-  emit(self, event{"node.status", {}, {}, {}, from, to_string(now), alert,
-                   detail_of(st.health.last_check)});
+  emit(
+      self,
+      event{
+          "node.status", {}, {}, {}, from, to_string(now), alert, detail_of(st.health.last_check)});
   check_drained(self);
 }
 
@@ -97,10 +99,9 @@ void start_probe(caf::stateful_actor<node_state>* self) {
   st.probe_pending = true;
   auto seq = ++st.probe_seq;
   auto me = caf::actor_cast<caf::actor>(self);
-  st.args->probes->probe(st.args->spec.health_url, milliseconds(st.args->health.timeout_ms),
-                         [me, seq](probe_result r) {
-                           caf::anon_send(me, probed_atom::value, seq, std::move(r));
-                         });
+  st.args->probes->probe(
+      st.args->spec.health_url, milliseconds(st.args->health.timeout_ms),
+      [me, seq](probe_result r) { caf::anon_send(me, probed_atom::value, seq, std::move(r)); });
 }
 
 }  // namespace
@@ -122,52 +123,54 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
   else
     report(self);
   return {
-    [=](spec_atom, node_spec& spec, health_settings health) {
-      auto& s = self->state;
-      bool url_changed = spec.health_url != s.args->spec.health_url;
-      bool interval_changed = health.interval_ms != s.args->health.interval_ms;
-      s.args->spec = std::move(spec);
-      s.args->health = health;
-      s.machine->set_settings(health);
-      auto ch = s.machine->set_admin(s.args->spec.admin);
-      on_change(self, ch);
-      report(self);
-      if (url_changed) {
-        start_probe(self);
-      } else if (interval_changed && !s.probe_pending && s.args->probes) {
-        ++s.timer_epoch;  // the check already scheduled on the old interval is void
+      [=](spec_atom, node_spec& spec, health_settings health) {
+        auto& s = self->state;
+        bool url_changed = spec.health_url != s.args->spec.health_url;
+        bool interval_changed = health.interval_ms != s.args->health.interval_ms;
+        s.args->spec = std::move(spec);
+        s.args->health = health;
+        s.machine->set_settings(health);
+        auto ch = s.machine->set_admin(s.args->spec.admin);
+        on_change(self, ch);
+        report(self);
+        if (url_changed) {
+          start_probe(self);
+        } else if (interval_changed && !s.probe_pending && s.args->probes) {
+          ++s.timer_epoch;  // the check already scheduled on the old interval is void
+          schedule_probe(self);
+        }
+      },
+      [=](probe_atom, uint64_t epoch) {
+        if (epoch == self->state.timer_epoch) start_probe(self);  // else: a timer from old settings
+      },
+      [=](probed_atom, uint64_t seq, probe_result& r) {
+        auto& s = self->state;
+        if (seq != s.probe_seq) return;  // a stale answer from before a restart of the timer
+        s.probe_pending = false;
+        bool first = s.health.last_check.at_ms == 0 && !s.args->start_healthy;
+        auto ch = s.machine->observe(r.outcome);
+        auto& rt = *s.args->runtime;
+        (r.outcome == probe_outcome::pass    ? rt.checks_pass
+         : r.outcome == probe_outcome::drain ? rt.checks_drain
+                                             : rt.checks_fail)
+            .fetch_add(1, std::memory_order_relaxed);
+        if (s.args->group_stats)
+          s.args->group_stats->check_duration.observe(static_cast<double>(r.latency_us) / 1e6);
+        s.health.last_check =
+            check_record{unix_ms(), r.latency_ms, r.http_status, std::move(r.error)};
+        on_change(self, ch, first);
+        report(self);
         schedule_probe(self);
-      }
-    },
-    [=](probe_atom, uint64_t epoch) {
-      if (epoch == self->state.timer_epoch) start_probe(self);  // else: a timer from old settings
-    },
-    [=](probed_atom, uint64_t seq, probe_result& r) {
-      auto& s = self->state;
-      if (seq != s.probe_seq) return;  // a stale answer from before a restart of the timer
-      s.probe_pending = false;
-      bool first = s.health.last_check.at_ms == 0 && !s.args->start_healthy;
-      auto ch = s.machine->observe(r.outcome);
-      auto& rt = *s.args->runtime;
-      (r.outcome == probe_outcome::pass    ? rt.checks_pass
-       : r.outcome == probe_outcome::drain ? rt.checks_drain
-                                           : rt.checks_fail)
-          .fetch_add(1, std::memory_order_relaxed);
-      if (s.args->group_stats) s.args->group_stats->check_duration.observe(static_cast<double>(r.latency_us) / 1e6);
-      s.health.last_check = check_record{unix_ms(), r.latency_ms, r.http_status, std::move(r.error)};
-      on_change(self, ch, first);
-      report(self);
-      schedule_probe(self);
-    },
-    [=](passive_atom, probe_outcome outcome) {
-      auto& s = self->state;
-      auto ch = s.machine->observe(outcome);
-      if (ch) s.health.last_check.error = "proxied connection failed";
-      on_change(self, ch);
-      report(self);
-    },
-    [=](drained_atom) { check_drained(self); },
-    [=](health_atom) { return self->state.health; },
+      },
+      [=](passive_atom, probe_outcome outcome) {
+        auto& s = self->state;
+        auto ch = s.machine->observe(outcome);
+        if (ch) s.health.last_check.error = "proxied connection failed";
+        on_change(self, ch);
+        report(self);
+      },
+      [=](drained_atom) { check_drained(self); },
+      [=](health_atom) { return self->state.health; },
   };
 }
 

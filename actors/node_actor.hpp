@@ -20,11 +20,11 @@ struct node_actor_args {
   node_spec spec;
   health_settings health;
   std::shared_ptr<node_runtime> runtime;
-  prober_ptr probes;         // nullptr: no active checks, the node counts as healthy
-  caf::actor group;          // receives (health_atom, node_id, node_health)
-  caf::actor events;         // event hub (may be null)
+  prober_ptr probes;  // nullptr: no active checks, the node counts as healthy
+  caf::actor group;   // receives (health_atom, node_id, node_health)
+  caf::actor events;  // event hub (may be null)
   std::shared_ptr<group_runtime> group_stats;  // check latency histogram (may be null)
-  bool start_healthy = false;  // restart of a node that was routable before
+  bool start_healthy = false;                  // restart of a node that was routable before
 };
 
 struct node_state {

@@ -16,7 +16,7 @@ struct probe_result {
   int32_t http_status = 0;
   int32_t latency_ms = 0;
   int64_t latency_us = 0;  // the same, finer, for the latency histogram
-  std::string error;  // empty when an HTTP answer arrived
+  std::string error;       // empty when an HTTP answer arrived
 };
 
 class prober {

@@ -33,7 +33,9 @@ routing_table::snapshot_ptr routing_table::find(std::string_view group) const {
   return i == cur->end() ? nullptr : i->second;
 }
 
-size_t routing_table::size() const { return map_.load()->size(); }
+size_t routing_table::size() const {
+  return map_.load()->size();
+}
 
 std::vector<routing_table::snapshot_ptr> routing_table::all() const {
   auto cur = map_.load();

@@ -29,7 +29,7 @@ struct routed_node {
 
 struct group_snapshot {
   group_spec spec;
-  std::vector<routed_node> nodes;  // routable nodes only (healthy or degraded, active)
+  std::vector<routed_node> nodes;      // routable nodes only (healthy or degraded, active)
   std::vector<uint32_t> wrr_schedule;  // smooth weighted round-robin cycle (indices into nodes)
   std::vector<routed_node> members;    // every registered node, routable or not (for /metrics)
   std::shared_ptr<group_runtime> stats = std::make_shared<group_runtime>();

@@ -8,7 +8,9 @@ namespace sg::json {
 
 namespace {
 
-void key(writer& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
+void key(writer& w, std::string_view k) {
+  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+}
 void str(writer& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
@@ -23,7 +25,8 @@ std::string read_int(const rapidjson::Value& v, std::string_view field, int64_t 
   if (!v.IsInt64()) return field_error(field, "must be an integer");
   auto x = v.GetInt64();
   if (x < lo || x > hi)
-    return field_error(field, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    return field_error(field,
+                       "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
   out = static_cast<int32_t>(x);
   return {};
 }
@@ -124,8 +127,9 @@ std::string read_group(const rapidjson::Value& obj, group_spec& out, uint32_t& s
       auto s = v.IsString() ? parse_strategy(std::string_view(v.GetString(), v.GetStringLength()))
                             : std::nullopt;
       if (!s)
-        err = field_error("strategy", "must be one of round_robin, weighted_round_robin, "
-                                      "least_connections, sticky_session");
+        err = field_error("strategy",
+                          "must be one of round_robin, weighted_round_robin, "
+                          "least_connections, sticky_session");
       else
         out.strategy = *s;
       set |= gf_strategy;
@@ -177,8 +181,10 @@ std::string read_node(const rapidjson::Value& obj, node_spec& out, uint32_t& set
     std::string err;
     if (k == "nodeId") {
       bit = nf_node_id;
-      if (!v.IsString()) err = field_error(k, "must be a string");
-      else out.node_id.assign(v.GetString(), v.GetStringLength());
+      if (!v.IsString())
+        err = field_error(k, "must be a string");
+      else
+        out.node_id.assign(v.GetString(), v.GetStringLength());
     } else if (k == "groupName") {
       bit = nf_group;
       err = read_name(v, k, out.group);
@@ -223,9 +229,12 @@ std::string read_node(const rapidjson::Value& obj, node_spec& out, uint32_t& set
     } else if (k == "adminState") {
       bit = nf_admin;
       std::string_view s = v.IsString() ? std::string_view(v.GetString(), v.GetStringLength()) : "";
-      if (s == "active") out.admin = admin_state::active;
-      else if (s == "draining") out.admin = admin_state::draining;
-      else err = field_error(k, "must be \"active\" or \"draining\"");
+      if (s == "active")
+        out.admin = admin_state::active;
+      else if (s == "draining")
+        out.admin = admin_state::draining;
+      else
+        err = field_error(k, "must be \"active\" or \"draining\"");
     } else {
       return "unknown field '" + std::string(k) + "'";
     }

@@ -6,10 +6,14 @@ namespace sg {
 
 const char* to_string(strategy_kind s) {
   switch (s) {
-    case strategy_kind::round_robin: return "round_robin";
-    case strategy_kind::weighted_round_robin: return "weighted_round_robin";
-    case strategy_kind::least_connections: return "least_connections";
-    case strategy_kind::sticky_session: return "sticky_session";
+    case strategy_kind::round_robin:
+      return "round_robin";
+    case strategy_kind::weighted_round_robin:
+      return "weighted_round_robin";
+    case strategy_kind::least_connections:
+      return "least_connections";
+    case strategy_kind::sticky_session:
+      return "sticky_session";
   }
   return "least_connections";
 }
@@ -21,7 +25,9 @@ std::optional<strategy_kind> parse_strategy(std::string_view text) {
   return std::nullopt;
 }
 
-const char* to_string(admin_state a) { return a == admin_state::draining ? "draining" : "active"; }
+const char* to_string(admin_state a) {
+  return a == admin_state::draining ? "draining" : "active";
+}
 
 bool valid_name(std::string_view name) {
   if (name.empty() || name.size() > max_name_length) return false;

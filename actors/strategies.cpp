@@ -8,7 +8,9 @@ namespace sg {
 
 namespace {
 
-bool ok(const blocked_set* blocked, size_t i) { return !blocked || !(*blocked)[i]; }
+bool ok(const blocked_set* blocked, size_t i) {
+  return !blocked || !(*blocked)[i];
+}
 
 // Larger cycles are not precomputed; positions map through cumulative weights instead.
 constexpr uint64_t max_schedule = 1u << 16;
@@ -148,13 +150,15 @@ size_t pick_sticky(const group_snapshot& snap, std::string_view key, const block
 size_t pick(const group_snapshot& snap, uint64_t counter, std::string_view sticky_key,
             const blocked_set* blocked) {
   switch (snap.spec.strategy) {
-    case strategy_kind::round_robin: return pick_round_robin(snap, counter, blocked);
+    case strategy_kind::round_robin:
+      return pick_round_robin(snap, counter, blocked);
     case strategy_kind::weighted_round_robin:
       return pick_weighted_round_robin(snap, counter, blocked);
     case strategy_kind::sticky_session:
       if (!sticky_key.empty()) return pick_sticky(snap, sticky_key, blocked);
       return pick_least_connections(snap, counter, blocked);
-    case strategy_kind::least_connections: break;
+    case strategy_kind::least_connections:
+      break;
   }
   return pick_least_connections(snap, counter, blocked);
 }

@@ -4,10 +4,18 @@ namespace sg {
 
 void status_counts::add(node_status s) {
   switch (s) {
-    case node_status::healthy: ++healthy; break;
-    case node_status::degraded: ++degraded; break;
-    case node_status::unhealthy: ++unhealthy; break;
-    case node_status::draining: ++draining; break;
+    case node_status::healthy:
+      ++healthy;
+      break;
+    case node_status::degraded:
+      ++degraded;
+      break;
+    case node_status::unhealthy:
+      ++unhealthy;
+      break;
+    case node_status::draining:
+      ++draining;
+      break;
   }
 }
 

@@ -33,43 +33,44 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self, std::s
   self->state.registry = std::move(registry);
   self->set_default_handler(caf::drop);
   return {
-    [=](hello_atom, const std::string&) -> caf::result<std::string> {
-      auto n = sender_node(self);
-      if (!n) return refused();
-      auto nonce = random_nonce();
-      self->state.nonces[n] = nonce;
-      return nonce;
-    },
-    [=](auth_atom, const std::string& from, const std::string& proof) -> caf::result<std::string> {
-      auto n = sender_node(self);
-      auto i = self->state.nonces.find(n);
-      if (!n || i == self->state.nonces.end()) return refused();
-      auto expected = cluster_proof(self->state.secret, i->second, from, "");
-      self->state.nonces.erase(i);
-      if (proof != expected) {
-        log::warn("peer refused: wrong cluster secret",
-                  {{"peer", from}, {"node", caf::to_string(n)}});
-        return make_error(sg_errc::unavailable, "wrong cluster secret");
-      }
-      self->state.admitted.insert(n);
-      log::info("peer admitted", {{"peer", from}});
-      return self->state.my_id;
-    },
-    [=](repl_atom, std::string& from, std::vector<group_record>& groups,
-        std::vector<node_record>& nodes) {
-      // Check before make_response_promise(): it takes the sender out of the current message.
-      bool ok = admitted(self);
-      auto rp = self->make_response_promise();
-      if (!ok) return rp.deliver(refused()), void();
-      rp.delegate(self->state.registry, repl_atom::value, std::move(from), std::move(groups),
-                  std::move(nodes));
-    },
-    [=](digest_atom, digest_msg& d) {
-      bool ok = admitted(self);
-      auto rp = self->make_response_promise();
-      if (!ok) return rp.deliver(refused()), void();
-      rp.delegate(self->state.registry, digest_atom::value, std::move(d));
-    },
+      [=](hello_atom, const std::string&) -> caf::result<std::string> {
+        auto n = sender_node(self);
+        if (!n) return refused();
+        auto nonce = random_nonce();
+        self->state.nonces[n] = nonce;
+        return nonce;
+      },
+      [=](auth_atom, const std::string& from,
+          const std::string& proof) -> caf::result<std::string> {
+        auto n = sender_node(self);
+        auto i = self->state.nonces.find(n);
+        if (!n || i == self->state.nonces.end()) return refused();
+        auto expected = cluster_proof(self->state.secret, i->second, from, "");
+        self->state.nonces.erase(i);
+        if (proof != expected) {
+          log::warn("peer refused: wrong cluster secret",
+                    {{"peer", from}, {"node", caf::to_string(n)}});
+          return make_error(sg_errc::unavailable, "wrong cluster secret");
+        }
+        self->state.admitted.insert(n);
+        log::info("peer admitted", {{"peer", from}});
+        return self->state.my_id;
+      },
+      [=](repl_atom, std::string& from, std::vector<group_record>& groups,
+          std::vector<node_record>& nodes) {
+        // Check before make_response_promise(): it takes the sender out of the current message.
+        bool ok = admitted(self);
+        auto rp = self->make_response_promise();
+        if (!ok) return rp.deliver(refused()), void();
+        rp.delegate(self->state.registry, repl_atom::value, std::move(from), std::move(groups),
+                    std::move(nodes));
+      },
+      [=](digest_atom, digest_msg& d) {
+        bool ok = admitted(self);
+        auto rp = self->make_response_promise();
+        if (!ok) return rp.deliver(refused()), void();
+        rp.delegate(self->state.registry, digest_atom::value, std::move(d));
+      },
   };
 }
 

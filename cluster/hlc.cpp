@@ -18,6 +18,8 @@ uint64_t hlc_clock::now() {
   return last_;
 }
 
-void hlc_clock::observe(uint64_t remote) { last_ = std::max(last_, remote); }
+void hlc_clock::observe(uint64_t remote) {
+  last_ = std::max(last_, remote);
+}
 
 }  // namespace sg

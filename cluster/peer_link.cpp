@@ -35,12 +35,13 @@ void authenticate(self_ptr self, caf::actor gate) {
                       s2.gate = gate;
                       s2.backoff_ms = 200;
                       self->monitor(gate);
-                      log::info("peer connected", {{"peer", s2.address}, {"controller", remote_id}});
+                      log::info("peer connected",
+                                {{"peer", s2.address}, {"controller", remote_id}});
                       self->send(s2.registry, peer_up_atom::value, s2.address, remote_id, gate);
                     },
                     [=](caf::error& e) {
-                      log::warn("peer refused us", {{"peer", self->state.address},
-                                                    {"error", caf::to_string(e)}});
+                      log::warn("peer refused us",
+                                {{"peer", self->state.address}, {"error", caf::to_string(e)}});
                       retry(self);
                     });
           },
@@ -72,18 +73,18 @@ caf::behavior peer_link(caf::stateful_actor<peer_link_state>* self, std::string 
   });
   self->send(self, connect_try_atom::value);
   return {
-    [=](connect_try_atom) {
-      auto& s = self->state;
-      if (s.gate) return;
-      auto mm = self->system().middleman().actor_handle();
-      self->request(mm, 2s, caf::connect_atom::value, s.host, s.port)
-          .then(
-              [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
-                if (!ptr) return retry(self);
-                authenticate(self, caf::actor_cast<caf::actor>(ptr));
-              },
-              [=](caf::error&) { retry(self); });
-    },
+      [=](connect_try_atom) {
+        auto& s = self->state;
+        if (s.gate) return;
+        auto mm = self->system().middleman().actor_handle();
+        self->request(mm, 2s, caf::connect_atom::value, s.host, s.port)
+            .then(
+                [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+                  if (!ptr) return retry(self);
+                  authenticate(self, caf::actor_cast<caf::actor>(ptr));
+                },
+                [=](caf::error&) { retry(self); });
+      },
   };
 }
 

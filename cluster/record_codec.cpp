@@ -66,8 +66,10 @@ std::string decode(std::string_view payload, any_record& out) {
   }
   if (t == "node") {
     node_record r{{}, st, deleted->value.GetBool()};
-    if (auto err = json::read_node(spec->value, r.spec, set, json::nf_all); !err.empty()) return err;
-    if (!(set & json::nf_node_id) || !(set & json::nf_group)) return "node record without id or group";
+    if (auto err = json::read_node(spec->value, r.spec, set, json::nf_all); !err.empty())
+      return err;
+    if (!(set & json::nf_node_id) || !(set & json::nf_group))
+      return "node record without id or group";
     out = std::move(r);
     return {};
   }

@@ -23,7 +23,9 @@ using self_ptr = caf::stateful_actor<registry_actor_state>*;
 // A registration may wait for the node's first health check (timeoutMs is at most 60 s).
 constexpr auto group_reply_timeout = 70s;
 
-const registry_state& state_of(self_ptr self) { return self->state.args.store->state(); }
+const registry_state& state_of(self_ptr self) {
+  return self->state.args.store->state();
+}
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -42,8 +44,10 @@ caf::error no_node(const std::string& group, const std::string& id) {
 void split(const std::vector<any_record>& records, std::vector<group_record>& groups,
            std::vector<node_record>& nodes) {
   for (auto& r : records) {
-    if (auto* g = std::get_if<group_record>(&r)) groups.push_back(*g);
-    else nodes.push_back(std::get<node_record>(r));
+    if (auto* g = std::get_if<group_record>(&r))
+      groups.push_back(*g);
+    else
+      nodes.push_back(std::get<node_record>(r));
   }
 }
 
@@ -51,9 +55,9 @@ caf::actor ensure_group_actor(self_ptr self, const group_spec& spec) {
   auto& st = self->state;
   auto i = st.groups.find(spec.name);
   if (i != st.groups.end()) return i->second;
-  auto g = self->spawn(group_actor,
-                       group_actor_args{spec, st.args.table, st.args.probes,
-                                        caf::actor_cast<caf::actor>(self), st.args.events});
+  auto g =
+      self->spawn(group_actor, group_actor_args{spec, st.args.table, st.args.probes,
+                                                caf::actor_cast<caf::actor>(self), st.args.events});
   st.groups.emplace(spec.name, g);
   return g;
 }
@@ -211,8 +215,10 @@ caf::expected<uint64_t> merge_from_peer(self_ptr self, const std::vector<group_r
     return make_error(sg_errc::storage_failed, "merge not stored: " + err);
   std::set<std::string> touched;
   for (auto& r : won) {
-    if (auto* g = std::get_if<group_record>(&r)) touched.insert(g->spec.name);
-    else touched.insert(std::get<node_record>(r).spec.group);
+    if (auto* g = std::get_if<group_record>(&r))
+      touched.insert(g->spec.name);
+    else
+      touched.insert(std::get<node_record>(r).spec.group);
   }
   for (auto& name : touched) reconcile(self, name);
   return static_cast<uint64_t>(won.size());
@@ -267,8 +273,8 @@ void anti_entropy(self_ptr self, const std::string& address) {
             // Only what the peer lacks or has older matters, but it decides: send the buckets.
             p.repairs += repaired + groups.size() + nodes.size();
             self->state.args.stats->repairs.fetch_add(repaired + groups.size() + nodes.size());
-            self->request(p.gate, 5s, repl_atom::value,
-                          self->state.args.store->controller_id(), groups, nodes)
+            self->request(p.gate, 5s, repl_atom::value, self->state.args.store->controller_id(),
+                          groups, nodes)
                 .then([](uint64_t) {}, [](caf::error&) {});
           },
           [=](caf::error&) {
@@ -299,214 +305,216 @@ caf::behavior registry_actor(caf::stateful_actor<registry_actor_state>* self,
     self->delayed_send(self, self->state.args.anti_entropy_interval, ae_tick_atom::value);
 
   return {
-    [=](grp_list_atom) {
-      std::vector<group_summary> out;
-      for (auto* g : state_of(self).live_groups()) {
-        auto i = self->state.counts.find(g->spec.name);
-        out.push_back(group_summary{g->spec, i == self->state.counts.end() ? status_counts{}
-                                                                           : i->second});
-      }
-      return out;
-    },
-    [=](grp_get_atom, const std::string& name) {
-      auto rp = self->make_response_promise();
-      if (!state_of(self).group(name)) return rp.deliver(no_group(name)), void();
-      rp.delegate(self->state.groups.at(name), grp_get_atom::value);
-    },
-    [=](grp_put_atom, const std::string& name, const group_spec& fields, uint32_t set) {
-      auto rp = self->make_response_promise();
-      auto* existing = state_of(self).group(name);
-      bool created = existing == nullptr;
-      group_spec next = created ? group_spec{} : existing->spec;
-      json::apply_group_fields(next, fields, set);
-      next.name = name;
-      if (auto msg = check(next); !msg.empty())
-        return rp.deliver(make_error(sg_errc::invalid_argument, msg)), void();
-      auto j = std::make_shared<joined_reply<group_put_reply>>();
-      j->rp = rp;
-      auto on_replicated = [j](int32_t n) {
-        j->replicas = n;
-        j->try_deliver();
-      };
-      if (created || !(next == existing->spec)) {
-        if (auto err = write(self, {group_record{next, {}, false}}, on_replicated))
-          return j->rp.deliver(err), void();
-      } else {
-        on_replicated(1);
-      }
-      auto actor = ensure_group_actor(self, next);
-      if (!created) self->send(actor, spec_atom::value, next);
-      self->request(actor, 10s, grp_get_atom::value)
-          .then(
-              [j, created](group_view& v) {
-                j->value = group_put_reply{std::move(v), created, 1};
-                j->try_deliver();
-              },
-              [j](caf::error& e) {
-                j->err = e;
-                j->try_deliver();
-              });
-    },
-    [=](grp_del_atom, const std::string& name, bool force) {
-      auto rp = self->make_response_promise();
-      auto& s = state_of(self);
-      auto* g = s.group(name);
-      if (!g) return rp.deliver(no_group(name)), void();
-      auto nodes = s.nodes_of(name);
-      if (!nodes.empty() && !force)
-        return rp.deliver(make_error(sg_errc::conflict,
-                                     "group '" + name + "' still has " +
-                                         std::to_string(nodes.size()) +
-                                         " node(s); delete them first or use ?force=true")),
-               void();
-      std::vector<any_record> batch;
-      batch.push_back(group_record{g->spec, {}, true});
-      for (auto* n : nodes) batch.push_back(node_record{n->spec, {}, true});
-      if (auto err = write(self, std::move(batch), [rp](int32_t n) mutable { rp.deliver(n); }))
-        return rp.deliver(err), void();
-      stop_group_actor(self, name);
-    },
-    [=](node_put_atom, const std::string& group, node_spec& reg, uint32_t set) {
-      auto rp = self->make_response_promise();
-      if (!(set & json::nf_name) || !(set & json::nf_base_url))
-        return rp.deliver(make_error(sg_errc::invalid_argument,
-                                     "fields 'name' and 'baseUrl' are required")),
-               void();
-      auto& s = state_of(self);
-      node_spec next = reg;
-      next.group = group;
-      next.node_id = make_node_id(group, reg.name);
-      if (!(set & json::nf_health_url)) {
-        auto base = next.base_url;
-        while (!base.empty() && base.back() == '/') base.pop_back();
-        next.health_url = base + "/health";
-      }
-      auto* existing = s.node(next.node_id);
-      if (existing) next.admin = existing->spec.admin;  // re-registration keeps a drain in place
-      std::vector<any_record> batch;
-      if (!s.group(group)) {
-        group_spec fresh;  // the group is created with defaults on its first registration
-        fresh.name = group;
-        batch.push_back(group_record{fresh, {}, false});
-      }
-      if (!existing || !(existing->spec == next)) batch.push_back(node_record{next, {}, false});
-      write_node(self, rp, std::move(batch), std::move(next), existing == nullptr);
-    },
-    [=](node_list_atom, const std::string& group) {
-      auto rp = self->make_response_promise();
-      if (!state_of(self).group(group)) return rp.deliver(no_group(group)), void();
-      rp.delegate(self->state.groups.at(group), node_list_atom::value);
-    },
-    [=](node_get_atom, const std::string& group, const std::string& id) {
-      auto rp = self->make_response_promise();
-      const node_record* n = nullptr;
-      if (auto err = find_node(self, group, id, n)) return rp.deliver(err), void();
-      rp.delegate(self->state.groups.at(group), node_get_atom::value, id);
-    },
-    [=](node_patch_atom, const std::string& group, const std::string& id, const node_spec& fields,
-        uint32_t set) {
-      auto rp = self->make_response_promise();
-      const node_record* n = nullptr;
-      if (auto err = find_node(self, group, id, n)) return rp.deliver(err), void();
-      auto next = n->spec;
-      json::apply_node_fields(next, fields, set & json::nf_patch);
-      std::vector<any_record> batch;
-      if (!(next == n->spec)) batch.push_back(node_record{next, {}, false});
-      write_node(self, rp, std::move(batch), std::move(next), false);
-    },
-    [=](node_admin_atom, const std::string& group, const std::string& id, admin_state a) {
-      auto rp = self->make_response_promise();
-      const node_record* n = nullptr;
-      if (auto err = find_node(self, group, id, n)) return rp.deliver(err), void();
-      auto next = n->spec;
-      next.admin = a;
-      std::vector<any_record> batch;
-      if (!(next == n->spec)) batch.push_back(node_record{next, {}, false});
-      write_node(self, rp, std::move(batch), std::move(next), false);
-    },
-    [=](node_del_atom, const std::string& group, const std::string& id) {
-      auto rp = self->make_response_promise();
-      const node_record* n = nullptr;
-      if (auto err = find_node(self, group, id, n)) return rp.deliver(err), void();
-      if (auto err = write(self, {node_record{n->spec, {}, true}},
-                           [rp](int32_t r) mutable { rp.deliver(r); }))
-        return rp.deliver(err), void();
-      self->send(self->state.groups.at(group), node_del_atom::value, id);
-    },
-    [=](counts_atom, const std::string& group, status_counts counts) {
-      if (self->state.groups.count(group)) self->state.counts[group] = counts;
-    },
-    [=](ctl_info_atom) { return info_of(self); },
-    [=](ctl_drain_atom, bool drain) {
-      if (self->state.draining != drain)
-        log::info(drain ? "controller draining" : "controller active",
-                  {{"controller", self->state.args.store->controller_id()}});
-      self->state.draining = drain;
-      return info_of(self);
-    },
-
-    // Cluster: peers come and go through their links; deltas and digests arrive via the gate.
-    [=](peer_up_atom, const std::string& address, const std::string& id, caf::actor gate) {
-      auto& p = self->state.peers[address];
-      if (!p.connected) self->state.args.stats->peers_up.fetch_add(1);
-      p.controller_id = id;
-      p.gate = std::move(gate);
-      p.connected = true;
-      p.digest_pending = false;
-      p.lagging = false;
-      p.last_seen_ms = now_ms();
-      anti_entropy(self, address);  // catch up at once on every (re)connect
-    },
-    [=](peer_down_atom, const std::string& address) {
-      auto i = self->state.peers.find(address);
-      if (i == self->state.peers.end() || !i->second.connected) return;
-      i->second.connected = false;
-      i->second.gate = caf::actor{};
-      self->state.args.stats->peers_up.fetch_sub(1);
-    },
-    [=](repl_atom, const std::string& from, const std::vector<group_record>& groups,
-        const std::vector<node_record>& nodes) -> caf::result<uint64_t> {
-      self->state.args.stats->deltas_received.fetch_add(1, std::memory_order_relaxed);
-      for (auto& [addr, p] : self->state.peers)
-        if (p.controller_id == from) {
-          ++p.received;
-          p.last_seen_ms = now_ms();
+      [=](grp_list_atom) {
+        std::vector<group_summary> out;
+        for (auto* g : state_of(self).live_groups()) {
+          auto i = self->state.counts.find(g->spec.name);
+          out.push_back(
+              group_summary{g->spec, i == self->state.counts.end() ? status_counts{} : i->second});
         }
-      auto n = merge_from_peer(self, groups, nodes);
-      if (!n) return n.error();
-      return *n;
-    },
-    [=](digest_atom, const digest_msg& d) {
-      auto& s = state_of(self);
-      auto mine = s.digest();
-      repair_msg out;
-      out.max_hlc = s.max_hlc();
-      out.buckets.assign(registry_state::digest_buckets, 0);
-      for (size_t b = 0; b < mine.size() && b < d.buckets.size(); ++b)
-        out.buckets[b] = mine[b] != d.buckets[b] ? 1 : 0;
-      s.collect(out.buckets, out.groups, out.nodes);
-      for (auto& [addr, p] : self->state.peers)
-        if (p.controller_id == d.from) p.last_seen_ms = now_ms();
-      return out;
-    },
-    [=](ae_tick_atom) {
-      for (auto& [addr, p] : self->state.peers) anti_entropy(self, addr);
-      self->delayed_send(self, self->state.args.anti_entropy_interval, ae_tick_atom::value);
-    },
-    [=](cl_info_atom) {
-      auto& st = self->state;
-      auto& s = state_of(self);
-      cluster_info out{st.args.store->controller_id(), st.args.cluster_address, {},
-                       digest_hex(s.digest()), s.record_count()};
-      for (auto& [addr, p] : st.peers)
-        out.peers.push_back(peer_info{addr, p.controller_id,
-                                      !p.connected ? "disconnected"
-                                      : p.lagging  ? "lagging"
-                                                   : "connected",
-                                      p.last_seen_ms,
-                                      p.lag_ms, p.sent, p.received, p.repairs});
-      return out;
-    },
+        return out;
+      },
+      [=](grp_get_atom, const std::string& name) {
+        auto rp = self->make_response_promise();
+        if (!state_of(self).group(name)) return rp.deliver(no_group(name)), void();
+        rp.delegate(self->state.groups.at(name), grp_get_atom::value);
+      },
+      [=](grp_put_atom, const std::string& name, const group_spec& fields, uint32_t set) {
+        auto rp = self->make_response_promise();
+        auto* existing = state_of(self).group(name);
+        bool created = existing == nullptr;
+        group_spec next = created ? group_spec{} : existing->spec;
+        json::apply_group_fields(next, fields, set);
+        next.name = name;
+        if (auto msg = check(next); !msg.empty())
+          return rp.deliver(make_error(sg_errc::invalid_argument, msg)), void();
+        auto j = std::make_shared<joined_reply<group_put_reply>>();
+        j->rp = rp;
+        auto on_replicated = [j](int32_t n) {
+          j->replicas = n;
+          j->try_deliver();
+        };
+        if (created || !(next == existing->spec)) {
+          if (auto err = write(self, {group_record{next, {}, false}}, on_replicated))
+            return j->rp.deliver(err), void();
+        } else {
+          on_replicated(1);
+        }
+        auto actor = ensure_group_actor(self, next);
+        if (!created) self->send(actor, spec_atom::value, next);
+        self->request(actor, 10s, grp_get_atom::value)
+            .then(
+                [j, created](group_view& v) {
+                  j->value = group_put_reply{std::move(v), created, 1};
+                  j->try_deliver();
+                },
+                [j](caf::error& e) {
+                  j->err = e;
+                  j->try_deliver();
+                });
+      },
+      [=](grp_del_atom, const std::string& name, bool force) {
+        auto rp = self->make_response_promise();
+        auto& s = state_of(self);
+        auto* g = s.group(name);
+        if (!g) return rp.deliver(no_group(name)), void();
+        auto nodes = s.nodes_of(name);
+        if (!nodes.empty() && !force)
+          return rp.deliver(make_error(sg_errc::conflict,
+                                       "group '" + name + "' still has " +
+                                           std::to_string(nodes.size()) +
+                                           " node(s); delete them first or use ?force=true")),
+                 void();
+        std::vector<any_record> batch;
+        batch.push_back(group_record{g->spec, {}, true});
+        for (auto* n : nodes) batch.push_back(node_record{n->spec, {}, true});
+        if (auto err = write(self, std::move(batch), [rp](int32_t n) mutable { rp.deliver(n); }))
+          return rp.deliver(err), void();
+        stop_group_actor(self, name);
+      },
+      [=](node_put_atom, const std::string& group, node_spec& reg, uint32_t set) {
+        auto rp = self->make_response_promise();
+        if (!(set & json::nf_name) || !(set & json::nf_base_url))
+          return rp.deliver(make_error(sg_errc::invalid_argument,
+                                       "fields 'name' and 'baseUrl' are required")),
+                 void();
+        auto& s = state_of(self);
+        node_spec next = reg;
+        next.group = group;
+        next.node_id = make_node_id(group, reg.name);
+        if (!(set & json::nf_health_url)) {
+          auto base = next.base_url;
+          while (!base.empty() && base.back() == '/') base.pop_back();
+          next.health_url = base + "/health";
+        }
+        auto* existing = s.node(next.node_id);
+        if (existing) next.admin = existing->spec.admin;  // re-registration keeps a drain in place
+        std::vector<any_record> batch;
+        if (!s.group(group)) {
+          group_spec fresh;  // the group is created with defaults on its first registration
+          fresh.name = group;
+          batch.push_back(group_record{fresh, {}, false});
+        }
+        if (!existing || !(existing->spec == next)) batch.push_back(node_record{next, {}, false});
+        write_node(self, rp, std::move(batch), std::move(next), existing == nullptr);
+      },
+      [=](node_list_atom, const std::string& group) {
+        auto rp = self->make_response_promise();
+        if (!state_of(self).group(group)) return rp.deliver(no_group(group)), void();
+        rp.delegate(self->state.groups.at(group), node_list_atom::value);
+      },
+      [=](node_get_atom, const std::string& group, const std::string& id) {
+        auto rp = self->make_response_promise();
+        const node_record* n = nullptr;
+        if (auto err = find_node(self, group, id, n)) return rp.deliver(err), void();
+        rp.delegate(self->state.groups.at(group), node_get_atom::value, id);
+      },
+      [=](node_patch_atom, const std::string& group, const std::string& id, const node_spec& fields,
+          uint32_t set) {
+        auto rp = self->make_response_promise();
+        const node_record* n = nullptr;
+        if (auto err = find_node(self, group, id, n)) return rp.deliver(err), void();
+        auto next = n->spec;
+        json::apply_node_fields(next, fields, set & json::nf_patch);
+        std::vector<any_record> batch;
+        if (!(next == n->spec)) batch.push_back(node_record{next, {}, false});
+        write_node(self, rp, std::move(batch), std::move(next), false);
+      },
+      [=](node_admin_atom, const std::string& group, const std::string& id, admin_state a) {
+        auto rp = self->make_response_promise();
+        const node_record* n = nullptr;
+        if (auto err = find_node(self, group, id, n)) return rp.deliver(err), void();
+        auto next = n->spec;
+        next.admin = a;
+        std::vector<any_record> batch;
+        if (!(next == n->spec)) batch.push_back(node_record{next, {}, false});
+        write_node(self, rp, std::move(batch), std::move(next), false);
+      },
+      [=](node_del_atom, const std::string& group, const std::string& id) {
+        auto rp = self->make_response_promise();
+        const node_record* n = nullptr;
+        if (auto err = find_node(self, group, id, n)) return rp.deliver(err), void();
+        if (auto err = write(self, {node_record{n->spec, {}, true}},
+                             [rp](int32_t r) mutable { rp.deliver(r); }))
+          return rp.deliver(err), void();
+        self->send(self->state.groups.at(group), node_del_atom::value, id);
+      },
+      [=](counts_atom, const std::string& group, status_counts counts) {
+        if (self->state.groups.count(group)) self->state.counts[group] = counts;
+      },
+      [=](ctl_info_atom) { return info_of(self); },
+      [=](ctl_drain_atom, bool drain) {
+        if (self->state.draining != drain)
+          log::info(drain ? "controller draining" : "controller active",
+                    {{"controller", self->state.args.store->controller_id()}});
+        self->state.draining = drain;
+        return info_of(self);
+      },
+
+      // Cluster: peers come and go through their links; deltas and digests arrive via the gate.
+      [=](peer_up_atom, const std::string& address, const std::string& id, caf::actor gate) {
+        auto& p = self->state.peers[address];
+        if (!p.connected) self->state.args.stats->peers_up.fetch_add(1);
+        p.controller_id = id;
+        p.gate = std::move(gate);
+        p.connected = true;
+        p.digest_pending = false;
+        p.lagging = false;
+        p.last_seen_ms = now_ms();
+        anti_entropy(self, address);  // catch up at once on every (re)connect
+      },
+      [=](peer_down_atom, const std::string& address) {
+        auto i = self->state.peers.find(address);
+        if (i == self->state.peers.end() || !i->second.connected) return;
+        i->second.connected = false;
+        i->second.gate = caf::actor{};
+        self->state.args.stats->peers_up.fetch_sub(1);
+      },
+      [=](repl_atom, const std::string& from, const std::vector<group_record>& groups,
+          const std::vector<node_record>& nodes) -> caf::result<uint64_t> {
+        self->state.args.stats->deltas_received.fetch_add(1, std::memory_order_relaxed);
+        for (auto& [addr, p] : self->state.peers)
+          if (p.controller_id == from) {
+            ++p.received;
+            p.last_seen_ms = now_ms();
+          }
+        auto n = merge_from_peer(self, groups, nodes);
+        if (!n) return n.error();
+        return *n;
+      },
+      [=](digest_atom, const digest_msg& d) {
+        auto& s = state_of(self);
+        auto mine = s.digest();
+        repair_msg out;
+        out.max_hlc = s.max_hlc();
+        out.buckets.assign(registry_state::digest_buckets, 0);
+        for (size_t b = 0; b < mine.size() && b < d.buckets.size(); ++b)
+          out.buckets[b] = mine[b] != d.buckets[b] ? 1 : 0;
+        s.collect(out.buckets, out.groups, out.nodes);
+        for (auto& [addr, p] : self->state.peers)
+          if (p.controller_id == d.from) p.last_seen_ms = now_ms();
+        return out;
+      },
+      [=](ae_tick_atom) {
+        for (auto& [addr, p] : self->state.peers) anti_entropy(self, addr);
+        self->delayed_send(self, self->state.args.anti_entropy_interval, ae_tick_atom::value);
+      },
+      [=](cl_info_atom) {
+        auto& st = self->state;
+        auto& s = state_of(self);
+        cluster_info out{st.args.store->controller_id(),
+                         st.args.cluster_address,
+                         {},
+                         digest_hex(s.digest()),
+                         s.record_count()};
+        for (auto& [addr, p] : st.peers)
+          out.peers.push_back(peer_info{addr, p.controller_id,
+                                        !p.connected ? "disconnected"
+                                        : p.lagging  ? "lagging"
+                                                     : "connected",
+                                        p.last_seen_ms, p.lag_ms, p.sent, p.received, p.repairs});
+        return out;
+      },
   };
 }
 

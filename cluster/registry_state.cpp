@@ -15,9 +15,13 @@ bool merge_into(Map& map, const std::string& key, const Record& r) {
 }
 }  // namespace
 
-bool registry_state::merge(const group_record& r) { return merge_into(groups_, r.spec.name, r); }
+bool registry_state::merge(const group_record& r) {
+  return merge_into(groups_, r.spec.name, r);
+}
 
-bool registry_state::merge(const node_record& r) { return merge_into(nodes_, r.spec.node_id, r); }
+bool registry_state::merge(const node_record& r) {
+  return merge_into(nodes_, r.spec.node_id, r);
+}
 
 void registry_state::merge(const registry_state& other) {
   for (auto& [k, r] : other.groups_) merge(r);
@@ -85,7 +89,9 @@ uint64_t record_hash(const std::string& key, const Record& r) {
 }
 }  // namespace
 
-size_t registry_state::bucket_of(const std::string& key) { return mix(fnv(key)) % digest_buckets; }
+size_t registry_state::bucket_of(const std::string& key) {
+  return mix(fnv(key)) % digest_buckets;
+}
 
 registry_state::digest_type registry_state::digest() const {
   digest_type d(digest_buckets, 0);

@@ -12,8 +12,7 @@
 
 namespace sg {
 
-registry_store::registry_store(store_options opts)
-    : opts_(std::move(opts)), clock_(opts_.clock) {}
+registry_store::registry_store(store_options opts) : opts_(std::move(opts)), clock_(opts_.clock) {}
 
 registry_store::~registry_store() {
   if (lock_fd_ >= 0) ::close(lock_fd_);

@@ -119,11 +119,13 @@ bool admin_api::is_event_stream(const request& req, std::optional<response>& den
   if (target.substr(0, target.find('?')) != "/api/events") return false;
   if (req.method() != verb::get) return false;  // handle() answers 405
   if (!authorized(req)) {
-    denied = error_response(status::unauthorized, "unauthorized",
-                            "missing or wrong 'Authorization: Bearer <token>'", req.version(), false);
+    denied =
+        error_response(status::unauthorized, "unauthorized",
+                       "missing or wrong 'Authorization: Bearer <token>'", req.version(), false);
     denied->set(bhttp::field::www_authenticate, "Bearer");
   } else if (!events_) {
-    denied = error_response(status::not_found, "not_found", "no event stream", req.version(), false);
+    denied =
+        error_response(status::not_found, "not_found", "no event stream", req.version(), false);
   }
   return true;
 }
@@ -152,7 +154,8 @@ asio::awaitable<response> admin_api::handle(const request& req) {
   };
 
   if (path == "/api/octopusservernodes/ping") {
-    if (req.method() != verb::get && req.method() != verb::head) co_return method_not_allowed("GET, HEAD");
+    if (req.method() != verb::get && req.method() != verb::head)
+      co_return method_not_allowed("GET, HEAD");
     auto info = co_await ask<controller_info>(sys_, registry_, ask_timeout, ctl_info_atom::value);
     if (!info) co_return error_response(info.error(), req.version(), req.keep_alive());
     rapidjson::StringBuffer buf;
@@ -185,8 +188,8 @@ asio::awaitable<response> admin_api::handle(const request& req) {
     co_return res;
   }
   if (!path.starts_with("/api/") && path != "/api")
-    co_return error_response(status::not_found, "not_found",
-                             "no route for " + std::string(path), req.version(), req.keep_alive());
+    co_return error_response(status::not_found, "not_found", "no route for " + std::string(path),
+                             req.version(), req.keep_alive());
   if (!authorized(req)) {
     auto res = error_response(status::unauthorized, "unauthorized",
                               "missing or wrong 'Authorization: Bearer <token>'", req.version(),
@@ -207,14 +210,16 @@ asio::awaitable<response> admin_api::dispatch(const request& req, const route& r
                           req.keep_alive());
   };
   auto not_allowed = [&](const char* allow) {
-    auto res = error_response(status::method_not_allowed, "method_not_allowed",
-                              std::string(req.method_string()) + " is not allowed here; allowed: " +
-                                  allow,
-                              req.version(), req.keep_alive());
+    auto res =
+        error_response(status::method_not_allowed, "method_not_allowed",
+                       std::string(req.method_string()) + " is not allowed here; allowed: " + allow,
+                       req.version(), req.keep_alive());
     res.set(bhttp::field::allow, allow);
     return res;
   };
-  auto fail = [&](const caf::error& e) { return error_response(e, req.version(), req.keep_alive()); };
+  auto fail = [&](const caf::error& e) {
+    return error_response(e, req.version(), req.keep_alive());
+  };
   auto ok = [&](status st, std::string body) { return json_response(st, std::move(body), req); };
   // Writes say how many controllers hold them when answered.
   auto no_content = [&](int32_t replicas) {
@@ -287,9 +292,9 @@ asio::awaitable<response> admin_api::dispatch(const request& req, const route& r
         if (auto msg = json::read_group(doc, fields, set); !msg.empty())
           co_return bad_request(req, "invalid_argument", msg);
       if ((set & json::gf_name) && fields.name != group)
-        co_return bad_request(req, "invalid_argument",
-                              "field 'name' ('" + fields.name + "') differs from the path ('" +
-                                  group + "')");
+        co_return bad_request(
+            req, "invalid_argument",
+            "field 'name' ('" + fields.name + "') differs from the path ('" + group + "')");
       auto rep = co_await ask<group_put_reply>(sys_, registry_, write_timeout, grp_put_atom::value,
                                                group, fields, set);
       if (!rep) co_return fail(rep.error());
@@ -339,7 +344,8 @@ asio::awaitable<response> admin_api::dispatch(const request& req, const route& r
   // /api/server-groups/{g}/nodes/{id}
   if (seg.size() == 4) {
     if (m == verb::get) {
-      auto n = co_await ask<node_view>(sys_, registry_, ask_timeout, node_get_atom::value, group, id);
+      auto n =
+          co_await ask<node_view>(sys_, registry_, ask_timeout, node_get_atom::value, group, id);
       if (!n) co_return fail(n.error());
       co_return ok(status::ok, to_json(*n));
     }
@@ -356,7 +362,8 @@ asio::awaitable<response> admin_api::dispatch(const request& req, const route& r
       co_return written(status::ok, to_json(rep->node), rep->replicas);
     }
     if (m == verb::delete_) {
-      auto rep = co_await ask<int32_t>(sys_, registry_, write_timeout, node_del_atom::value, group, id);
+      auto rep =
+          co_await ask<int32_t>(sys_, registry_, write_timeout, node_del_atom::value, group, id);
       if (!rep) co_return fail(rep.error());
       co_return no_content(*rep);
     }

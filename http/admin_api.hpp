@@ -22,7 +22,7 @@ struct admin_config {
   std::string admin_address;
   std::string proxy_address;
   std::string data_dir;
-  std::string token;  // empty: no authentication
+  std::string token;                                       // empty: no authentication
   std::function<std::string(bool draining)> metrics_text;  // body of GET /metrics; empty: 404
 };
 

@@ -37,9 +37,15 @@ void write_node(writer& w, const node_view& n) {
     w.Key("at"), w.String(iso_time(c.at_ms));
     w.Key("latencyMs"), w.Int(c.latency_ms);
     w.Key("httpStatus");
-    if (c.http_status) w.Int(c.http_status); else w.Null();
+    if (c.http_status)
+      w.Int(c.http_status);
+    else
+      w.Null();
     w.Key("error");
-    if (c.error.empty()) w.Null(); else w.String(c.error);
+    if (c.error.empty())
+      w.Null();
+    else
+      w.String(c.error);
     w.EndObject();
   }
   w.EndObject();
@@ -134,7 +140,10 @@ std::string to_json(const cluster_info& c) {
       w.Key("controllerId"), w.String(p.controller_id);
       w.Key("state"), w.String(p.state);
       w.Key("lastSeen");
-      if (p.last_seen_ms) w.String(iso_time(p.last_seen_ms)); else w.Null();
+      if (p.last_seen_ms)
+        w.String(iso_time(p.last_seen_ms));
+      else
+        w.Null();
       w.Key("lagMs"), w.Int64(p.lag_ms);
       w.Key("deltasSent"), w.Uint64(p.deltas_sent);
       w.Key("deltasReceived"), w.Uint64(p.deltas_received);

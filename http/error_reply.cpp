@@ -34,13 +34,24 @@ response error_response(const caf::error& err, unsigned version, bool keep_alive
     auto code = code_of(err);
     auto st = status::internal_server_error;
     switch (code) {
-      case sg_errc::invalid_argument: st = status::bad_request; break;
+      case sg_errc::invalid_argument:
+        st = status::bad_request;
+        break;
       case sg_errc::group_not_found:
-      case sg_errc::node_not_found: st = status::not_found; break;
-      case sg_errc::conflict: st = status::conflict; break;
-      case sg_errc::storage_failed: st = status::service_unavailable; break;
-      case sg_errc::unavailable: st = status::service_unavailable; break;
-      case sg_errc::ok: break;
+      case sg_errc::node_not_found:
+        st = status::not_found;
+        break;
+      case sg_errc::conflict:
+        st = status::conflict;
+        break;
+      case sg_errc::storage_failed:
+        st = status::service_unavailable;
+        break;
+      case sg_errc::unavailable:
+        st = status::service_unavailable;
+        break;
+      case sg_errc::ok:
+        break;
     }
     return error_response(st, to_string(code), message_of(err), version, keep_alive);
   }

@@ -37,8 +37,8 @@ class sse_sink : public event_sink, public std::enable_shared_from_this<sse_sink
       overflow_ = true;
       return false;
     }
-    queue_.push_back("id: " + std::to_string(e.seq) + "\nevent: " + e.type + "\ndata: " +
-                     to_json(e) + "\n\n");
+    queue_.push_back("id: " + std::to_string(e.seq) + "\nevent: " + e.type +
+                     "\ndata: " + to_json(e) + "\n\n");
     asio::post(timer_.get_executor(), [self = weak_from_this()] {
       if (auto s = self.lock()) s->timer_.cancel();
     });
@@ -91,12 +91,14 @@ asio::awaitable<void> stream_events(boost::beast::tcp_stream& stream, caf::actor
     if (out.empty()) {
       sink->timer_.expires_after(heartbeat);
       auto [ec] = co_await sink->timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (!ec) out = ": keep-alive\n\n";  // timer expired: a comment keeps proxies from idling out
-      else continue;                       // woken by an event
+      if (!ec)
+        out = ": keep-alive\n\n";  // timer expired: a comment keeps proxies from idling out
+      else
+        continue;  // woken by an event
     }
     stream.expires_after(30s);
-    auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(out),
-                                                asio::as_tuple(asio::use_awaitable));
+    auto [wec, wn] =
+        co_await asio::async_write(stream, asio::buffer(out), asio::as_tuple(asio::use_awaitable));
     if (wec) break;
   }
   sink->close();

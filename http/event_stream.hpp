@@ -11,8 +11,7 @@
 
 namespace sg::http {
 
-boost::asio::awaitable<void> stream_events(boost::beast::tcp_stream& stream,
-                                           caf::actor_system& sys, caf::actor hub,
-                                           uint64_t since);
+boost::asio::awaitable<void> stream_events(boost::beast::tcp_stream& stream, caf::actor_system& sys,
+                                           caf::actor hub, uint64_t since);
 
 }  // namespace sg::http

@@ -30,8 +30,8 @@ asio::awaitable<probe_result> exchange(Stream& s, plain_stream& tcp, const url_p
                                        std::chrono::steady_clock::time_point deadline) {
   probe_result r;
   bhttp::request<bhttp::empty_body> req{bhttp::verb::get, u.path.empty() ? "/" : u.path, 11};
-  req.set(bhttp::field::host, u.port == (u.tls ? 443 : 80) ? u.host
-                                                           : u.host + ":" + std::to_string(u.port));
+  req.set(bhttp::field::host,
+          u.port == (u.tls ? 443 : 80) ? u.host : u.host + ":" + std::to_string(u.port));
   req.set(bhttp::field::user_agent, "sgd-health-check");
   req.set(bhttp::field::connection, "close");
   tcp.expires_at(deadline);
@@ -49,9 +49,12 @@ asio::awaitable<probe_result> exchange(Stream& s, plain_stream& tcp, const url_p
     co_return r;
   }
   r.http_status = static_cast<int32_t>(p.get().result_int());
-  if (r.http_status >= 200 && r.http_status < 300) r.outcome = probe_outcome::pass;
-  else if (r.http_status == 418) r.outcome = probe_outcome::drain;
-  else r.outcome = probe_outcome::fail;
+  if (r.http_status >= 200 && r.http_status < 300)
+    r.outcome = probe_outcome::pass;
+  else if (r.http_status == 418)
+    r.outcome = probe_outcome::drain;
+  else
+    r.outcome = probe_outcome::fail;
   co_return r;
 }
 
@@ -70,8 +73,8 @@ asio::awaitable<probe_result> run_probe(std::string url, std::chrono::millisecon
     r.error = c.timed_out ? "connect timed out" : c.error;
   } else {
     auto& conn = *c.conn;
-    r = co_await std::visit(
-        [&](auto& s) { return exchange(s, conn.tcp(), *u, deadline); }, conn.stream);
+    r = co_await std::visit([&](auto& s) { return exchange(s, conn.tcp(), *u, deadline); },
+                            conn.stream);
   }
   r.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
                      std::chrono::steady_clock::now() - start)

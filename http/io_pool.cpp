@@ -5,8 +5,9 @@ namespace sg::http {
 io_pool::io_pool(unsigned threads) {
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
     contexts_.push_back(std::make_unique<boost::asio::io_context>(1));
-    guards_.push_back(std::make_unique<boost::asio::executor_work_guard<
-                          boost::asio::io_context::executor_type>>(contexts_.back()->get_executor()));
+    guards_.push_back(
+        std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+            contexts_.back()->get_executor()));
   }
 }
 

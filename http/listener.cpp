@@ -36,8 +36,8 @@ std::string listener::bind(const std::string& host, uint16_t port) {
 }
 
 void listener::start() {
-  asio::co_spawn(pool_.at(0), [self = shared_from_this()] { return self->accept_loop(0); },
-                 asio::detached);
+  asio::co_spawn(
+      pool_.at(0), [self = shared_from_this()] { return self->accept_loop(0); }, asio::detached);
 }
 
 void listener::stop() {
@@ -75,7 +75,8 @@ bool split_host_port(const std::string& text, std::string& host, uint16_t& port)
   auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return false;
   host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   unsigned v = 0;
   auto p = text.data() + colon + 1, e = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(p, e, v);

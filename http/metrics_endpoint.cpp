@@ -124,9 +124,12 @@ std::string render_metrics(const routing_table& table, const controller_figures&
     add_counter(retries, {{"group", g}}, st.retries.load());
     add_counter(bytes_in, {{"group", g}}, st.bytes_in.load());
     add_counter(bytes_out, {{"group", g}}, st.bytes_out.load());
-    add_counter(rejected, {{"group", g}, {"reason", "no_routable_node"}}, st.rejected_no_node.load());
-    add_counter(rejected, {{"group", g}, {"reason", "no_matching_node"}}, st.rejected_no_match.load());
-    add_counter(rejected, {{"group", g}, {"reason", "body_too_large"}}, st.rejected_too_large.load());
+    add_counter(rejected, {{"group", g}, {"reason", "no_routable_node"}},
+                st.rejected_no_node.load());
+    add_counter(rejected, {{"group", g}, {"reason", "no_matching_node"}},
+                st.rejected_no_match.load());
+    add_counter(rejected, {{"group", g}, {"reason", "body_too_large"}},
+                st.rejected_too_large.load());
     add_counter(rejected, {{"group", g}, {"reason", "upstream_unreachable"}},
                 st.rejected_unreachable.load());
     add_gauge(nodes, {{"group", g}}, static_cast<double>(snap->members.size()));
@@ -134,15 +137,19 @@ std::string render_metrics(const routing_table& table, const controller_figures&
       auto& id = n.spec.node_id;
       auto& rt = *n.runtime;
       for (size_t c = 0; c < 6; ++c)
-        add_counter(requests, {{"group", g}, {"node", id}, {"name", n.spec.name}, {"code", classes[c]}},
+        add_counter(requests,
+                    {{"group", g}, {"node", id}, {"name", n.spec.name}, {"code", classes[c]}},
                     rt.responses[c].load());
-      add_gauge(in_flight, {{"group", g}, {"node", id}, {"name", n.spec.name}}, rt.in_flight.load());
+      add_gauge(in_flight, {{"group", g}, {"node", id}, {"name", n.spec.name}},
+                rt.in_flight.load());
       for (auto s : states)
-        add_gauge(state, {{"group", g}, {"node", id}, {"name", n.spec.name}, {"state", to_string(s)}},
+        add_gauge(state,
+                  {{"group", g}, {"node", id}, {"name", n.spec.name}, {"state", to_string(s)}},
                   n.status == s ? 1 : 0);
       add_counter(checks, {{"group", g}, {"node", id}, {"result", "pass"}}, rt.checks_pass.load());
       add_counter(checks, {{"group", g}, {"node", id}, {"result", "fail"}}, rt.checks_fail.load());
-      add_counter(checks, {{"group", g}, {"node", id}, {"result", "drain"}}, rt.checks_drain.load());
+      add_counter(checks, {{"group", g}, {"node", id}, {"result", "drain"}},
+                  rt.checks_drain.load());
       add_counter(connect_failures, {{"group", g}, {"node", id}}, rt.connect_failures.load());
       add_counter(alerts, {{"group", g}, {"node", id}}, rt.alerts.load());
     }
@@ -177,10 +184,30 @@ std::string render_metrics(const routing_table& table, const controller_figures&
   auto start_f = family(metrics::start_time, MetricType::Gauge);
   add_gauge(start_f, {}, start);
 
-  std::vector<MetricFamily> all{requests, duration,  in_flight, state,  checks,   check_duration,
-                                connect_failures, retries, alerts, bytes_in, bytes_out, rejected,
-                                nodes,    peers_up, deltas_sent, deltas_received, repairs, build,     draining,  cpu_f,  rss,      fds,
-                                max_fd,   start_f};
+  std::vector<MetricFamily> all{requests,
+                                duration,
+                                in_flight,
+                                state,
+                                checks,
+                                check_duration,
+                                connect_failures,
+                                retries,
+                                alerts,
+                                bytes_in,
+                                bytes_out,
+                                rejected,
+                                nodes,
+                                peers_up,
+                                deltas_sent,
+                                deltas_received,
+                                repairs,
+                                build,
+                                draining,
+                                cpu_f,
+                                rss,
+                                fds,
+                                max_fd,
+                                start_f};
   return prometheus::TextSerializer{}.Serialize(all);
 }
 

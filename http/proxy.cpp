@@ -131,8 +131,8 @@ class session {
   }
 
  private:
-  asio::awaitable<void> send_error(status st, std::string code, std::string msg,
-                                   unsigned version, bool keep_alive, int retry_after = 0) {
+  asio::awaitable<void> send_error(status st, std::string code, std::string msg, unsigned version,
+                                   bool keep_alive, int retry_after = 0) {
     auto res = error_response(st, code, msg, version, keep_alive);
     if (retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(retry_after));
     client_.expires_after(ctx_->idle_timeout);
@@ -243,10 +243,10 @@ class session {
                                   "no routable node left in group '" + snap->spec.name + "'", 1);
       }
       stats.rejected_unreachable.fetch_add(1, std::memory_order_relaxed);
-      co_return co_await reject(p, last_timeout ? status::gateway_timeout : status::bad_gateway,
-                                last_timeout ? "upstream_timeout" : "upstream_unreachable",
-                                "no node of group '" + snap->spec.name +
-                                    "' accepted a connection: " + last_error);
+      co_return co_await reject(
+          p, last_timeout ? status::gateway_timeout : status::bad_gateway,
+          last_timeout ? "upstream_timeout" : "upstream_unreachable",
+          "no node of group '" + snap->spec.name + "' accepted a connection: " + last_error);
     }
     in_flight_guard guard{*node};
     bool keep = co_await std::visit(
@@ -274,10 +274,10 @@ class session {
     req.version(11);
     req.keep_alive(true);
     {
-      std::string host = node.base.host.find(':') != std::string::npos
-                             ? "[" + node.base.host + "]"
-                             : node.base.host;
-      if (node.base.port != (node.base.tls ? 443 : 80)) host += ":" + std::to_string(node.base.port);
+      std::string host = node.base.host.find(':') != std::string::npos ? "[" + node.base.host + "]"
+                                                                       : node.base.host;
+      if (node.base.port != (node.base.tls ? 443 : 80))
+        host += ":" + std::to_string(node.base.port);
       req.set(bhttp::field::host, host);
       auto xff = req[kForwardedFor];
       req.set(kForwardedFor, xff.empty() ? client_ip_ : std::string(xff) + ", " + client_ip_);
@@ -290,7 +290,8 @@ class session {
     if (expects_continue && !p.is_done() && client_version >= 11) {
       static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
       client_.expires_after(ctx_->idle_timeout);
-      auto [ec, n] = co_await asio::async_write(client_.socket(), asio::buffer(cont), tuple_awaitable);
+      auto [ec, n] =
+          co_await asio::async_write(client_.socket(), asio::buffer(cont), tuple_awaitable);
       if (ec) co_return false;
     }
 
@@ -434,9 +435,8 @@ class session {
                                         unsigned version) {
     bool timeout = ec == beast::error::timeout;
     node.runtime->responses[0].fetch_add(1, std::memory_order_relaxed);
-    log::warn("upstream failed", {{"group", snap.spec.name},
-                                  {"node", node.spec.node_id},
-                                  {"error", ec.message()}});
+    log::warn("upstream failed",
+              {{"group", snap.spec.name}, {"node", node.spec.node_id}, {"error", ec.message()}});
     // Built before the co_await: g++ 12 destroys a ?: temporary inside a co_await expression
     // twice (double free).
     std::string msg = "node '" + node.spec.name + "' of group '" + snap.spec.name + "' ";

@@ -15,7 +15,7 @@ namespace sg::http {
 
 struct proxy_context {
   std::shared_ptr<routing_table> table;
-  std::shared_ptr<boost::asio::ssl::context> tls;  // for https nodes
+  std::shared_ptr<boost::asio::ssl::context> tls;   // for https nodes
   std::chrono::milliseconds header_timeout{30000};  // client header read (slowloris bound)
   std::chrono::milliseconds idle_timeout{60000};    // no progress on a body transfer
   std::atomic<int64_t> active{0};  // requests being forwarded (a graceful stop waits for 0)

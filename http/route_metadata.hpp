@@ -17,6 +17,7 @@ using metadata_pairs = std::vector<std::pair<std::string_view, std::string_view>
 std::string parse_route_metadata(std::string_view header, metadata_pairs& out);
 
 // Marks nodes that do not match every pair; returns how many nodes remain candidates.
-size_t block_mismatches(const group_snapshot& snap, const metadata_pairs& pairs, blocked_set& blocked);
+size_t block_mismatches(const group_snapshot& snap, const metadata_pairs& pairs,
+                        blocked_set& blocked);
 
 }  // namespace sg::http

@@ -35,8 +35,7 @@ plain_stream& upstream_conn::tcp() {
   return beast::get_lowest_layer(std::get<tls_stream>(stream));
 }
 
-std::string make_client_tls(const std::string& ca_file,
-                            std::shared_ptr<asio::ssl::context>& out) {
+std::string make_client_tls(const std::string& ca_file, std::shared_ptr<asio::ssl::context>& out) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   boost::system::error_code ec;
   ctx->set_default_verify_paths(ec);
@@ -76,8 +75,8 @@ asio::awaitable<connect_result> connect_upstream(const url_parts& base,
   auto [cec, ep] = co_await stream.async_connect(endpoints, tuple_awaitable);
   if (cec) {
     out.timed_out = cec == beast::error::timeout;
-    out.error = "connect to " + base.host + ":" + std::to_string(base.port) + " failed: " +
-                cec.message();
+    out.error =
+        "connect to " + base.host + ":" + std::to_string(base.port) + " failed: " + cec.message();
     co_return out;
   }
   stream.socket().set_option(tcp::no_delay(true), ec);
@@ -95,8 +94,8 @@ asio::awaitable<connect_result> connect_upstream(const url_parts& base,
   // sent as SNI), a host name must match and goes out as SNI.
   auto* ssl = ts.native_handle();
   bool set = !is_ip ? SSL_set_tlsext_host_name(ssl, base.host.c_str()) == 1 &&
-                         SSL_set1_host(ssl, base.host.c_str()) == 1
-                   : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), base.host.c_str()) == 1;
+                          SSL_set1_host(ssl, base.host.c_str()) == 1
+                    : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), base.host.c_str()) == 1;
   if (!set) {
     out.error = "cannot set TLS host name " + base.host;
     co_return out;

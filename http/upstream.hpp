@@ -29,7 +29,8 @@ struct upstream_conn {
 };
 
 // The client TLS context for https nodes: system CAs, plus `ca_file` if not empty. "" or error.
-std::string make_client_tls(const std::string& ca_file, std::shared_ptr<boost::asio::ssl::context>& out);
+std::string make_client_tls(const std::string& ca_file,
+                            std::shared_ptr<boost::asio::ssl::context>& out);
 
 struct connect_result {
   std::unique_ptr<upstream_conn> conn;

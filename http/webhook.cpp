@@ -44,7 +44,8 @@ asio::awaitable<int> post_once(Stream& s, plain_stream& tcp, const url_parts& u,
   co_return ec ? 0 : static_cast<int>(p.get().result_int());
 }
 
-asio::awaitable<void> deliver(url_parts u, std::string body, std::shared_ptr<asio::ssl::context> tls,
+asio::awaitable<void> deliver(url_parts u, std::string body,
+                              std::shared_ptr<asio::ssl::context> tls,
                               std::shared_ptr<std::atomic<int>> pending) {
   auto ex = co_await asio::this_coro::executor;
   std::string last;
@@ -79,7 +80,8 @@ webhook_sender::webhook_sender(io_pool& pool, url_parts target,
 
 bool webhook_sender::push(const event& e) {
   if (pending_->load() >= max_pending) {
-    log::warn("alert webhook backlog full, event dropped", {{"event", e.type}, {"node", e.node_id}});
+    log::warn("alert webhook backlog full, event dropped",
+              {{"event", e.type}, {"node", e.node_id}});
     return true;
   }
   ++*pending_;

@@ -9,9 +9,8 @@
 namespace sg::metrics {
 
 // Request durations: LLM calls run from milliseconds to minutes.
-inline constexpr std::array<double, 15> request_buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                                        1,     2.5,  5,     10,   30,  60,  120,
-                                                        300};
+inline constexpr std::array<double, 15> request_buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                        2.5,   5,    10,    30,   60,  120,  300};
 // Health checks: a check times out after at most 60 s.
 inline constexpr std::array<double, 10> check_buckets{0.001, 0.0025, 0.005, 0.01, 0.025,
                                                       0.05,  0.1,    0.25,  1,    5};
@@ -26,8 +25,8 @@ struct family_info {
 
 inline constexpr family_info requests_total{
     "sgd_requests_total", "Proxied requests by group, node and status class (error: no answer)"};
-inline constexpr family_info request_duration{
-    "sgd_request_duration_seconds", "Time from request header to the last response byte"};
+inline constexpr family_info request_duration{"sgd_request_duration_seconds",
+                                              "Time from request header to the last response byte"};
 inline constexpr family_info in_flight{"sgd_in_flight_requests",
                                        "Requests being forwarded to a node right now"};
 inline constexpr family_info node_state{"sgd_node_state",
@@ -36,8 +35,8 @@ inline constexpr family_info health_checks{"sgd_health_checks_total",
                                            "Active health checks by result (pass, fail, drain)"};
 inline constexpr family_info check_duration{"sgd_health_check_duration_seconds",
                                             "Health check latency"};
-inline constexpr family_info connect_failures{
-    "sgd_upstream_connect_failures_total", "Connections to a node that failed (passive checks)"};
+inline constexpr family_info connect_failures{"sgd_upstream_connect_failures_total",
+                                              "Connections to a node that failed (passive checks)"};
 inline constexpr family_info retries{"sgd_retries_total",
                                      "Requests sent to another node after a connect failure"};
 inline constexpr family_info alerts{"sgd_alerts_total", "Alerts raised (degraded, unhealthy)"};
@@ -55,7 +54,8 @@ inline constexpr family_info deltas_sent{"sgd_replication_deltas_sent_total",
 inline constexpr family_info deltas_received{"sgd_replication_deltas_received_total",
                                              "Write deltas received from peer controllers"};
 inline constexpr family_info anti_entropy_repairs{
-    "sgd_anti_entropy_repairs_total", "Records exchanged by anti-entropy because replicas differed"};
+    "sgd_anti_entropy_repairs_total",
+    "Records exchanged by anti-entropy because replicas differed"};
 inline constexpr family_info build_info{"sgd_build_info", "Always 1; the version as a label"};
 inline constexpr family_info controller_draining{"sgd_controller_draining",
                                                  "1 while this controller drains (ping 418)"};

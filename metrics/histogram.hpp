@@ -24,7 +24,9 @@ class histogram {
   const std::array<double, N>& bounds() const { return bounds_; }
   // Count in bucket i (not cumulative); i == N is +Inf.
   uint64_t bucket(size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
-  double sum_seconds() const { return static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9; }
+  double sum_seconds() const {
+    return static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9;
+  }
 
  private:
   const std::array<double, N>& bounds_;

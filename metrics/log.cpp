@@ -14,11 +14,16 @@ std::atomic<int> current{static_cast<int>(level::info)};
 
 const char* name_of(level lv) {
   switch (lv) {
-    case level::debug: return "debug";
-    case level::info: return "info";
-    case level::warn: return "warn";
-    case level::error: return "error";
-    default: return "off";
+    case level::debug:
+      return "debug";
+    case level::info:
+      return "info";
+    case level::warn:
+      return "warn";
+    case level::error:
+      return "error";
+    default:
+      return "off";
   }
 }
 }  // namespace
@@ -33,18 +38,32 @@ bool parse_level(std::string_view text, level& out) {
   return false;
 }
 
-void set_level(level lv) { current.store(static_cast<int>(lv), std::memory_order_relaxed); }
+void set_level(level lv) {
+  current.store(static_cast<int>(lv), std::memory_order_relaxed);
+}
 
-bool enabled(level lv) { return static_cast<int>(lv) >= current.load(std::memory_order_relaxed); }
+bool enabled(level lv) {
+  return static_cast<int>(lv) >= current.load(std::memory_order_relaxed);
+}
 
 void append_json_escaped(std::string& out, std::string_view text) {
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];

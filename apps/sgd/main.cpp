@@ -109,8 +109,7 @@ int main(int argc, char** argv) {
   journal_recovery recovery;
   store_options sopt{opt.data_dir, cid};
   sopt.tombstone_ttl_ms = static_cast<uint64_t>(opt.tombstone_ttl_s) * 1000;
-  if (auto err = registry_store::open(sopt, store, recovery); !err.empty())
-    return fail(err);
+  if (auto err = registry_store::open(sopt, store, recovery); !err.empty()) return fail(err);
   log::info("registry loaded", {{"controller", cid},
                                 {"records", std::to_string(store->state().record_count())},
                                 {"journal_entries", std::to_string(recovery.entries)},
@@ -171,15 +170,13 @@ int main(int argc, char** argv) {
     }
     for (auto& p : peers)
       cluster_actors.push_back(sys.spawn(peer_link, p, cid, opt.cluster_secret, registry));
-    log::info("cluster", {{"listen", opt.cluster_listen},
-                          {"peers", std::to_string(peers.size())}});
+    log::info("cluster", {{"listen", opt.cluster_listen}, {"peers", std::to_string(peers.size())}});
   }
 
-  http::admin_config acfg{cid, opt.admin, opt.listen, opt.data_dir, opt.admin_token,
-                          [table, cstats](bool draining) {
-                            return http::render_metrics(
-                                *table, http::controller_figures{draining, cstats.get()});
-                          }};
+  http::admin_config acfg{
+      cid, opt.admin, opt.listen, opt.data_dir, opt.admin_token, [table, cstats](bool draining) {
+        return http::render_metrics(*table, http::controller_figures{draining, cstats.get()});
+      }};
   auto api = std::make_shared<http::admin_api>(sys, registry, events, acfg);
   auto admin = std::make_shared<http::listener>(
       io, [api](http::tcp::socket s) { return http::admin_session(std::move(s), api); });
@@ -236,8 +233,8 @@ int main(int argc, char** argv) {
               co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
               admin->stop();
               proxy->stop();
-              auto deadline = std::chrono::steady_clock::now() +
-                              std::chrono::seconds(opt.drain_timeout_s);
+              auto deadline =
+                  std::chrono::steady_clock::now() + std::chrono::seconds(opt.drain_timeout_s);
               while (pctx->active.load() > 0 && std::chrono::steady_clock::now() < deadline) {
                 t.expires_after(std::chrono::milliseconds(50));
                 co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -250,6 +247,9 @@ int main(int argc, char** argv) {
   signals.async_wait(on_signal);
   io.run([] { http::upstream_pool::this_thread().clear(); });
   stop_actors();
+  // Node actors hold the prober, which posts to the I/O contexts: every actor must be gone
+  // before `io` is destroyed at the end of this scope.
+  sys.await_all_actors_done();
   log::info("stopped", {{"controller", cid}});
   return 0;
 }

@@ -31,8 +31,10 @@ const flag flags[] = {
     {"cluster-secret", "SECRET", "shared by all controllers of a cluster (env SGD_CLUSTER_SECRET)"},
     {"tombstone-ttl", "SECONDS", "keep deletes this long for peers that were away (default 86400)"},
     {"alert-webhook", "URL", "POST every node event (JSON) to URL; 3 tries, never blocks routing"},
-    {"drain-grace", "SECONDS", "on SIGTERM: ping answers 418 this long before closing (default 10)"},
-    {"drain-timeout", "SECONDS", "then wait this long at most for in-flight requests (default 300)"},
+    {"drain-grace", "SECONDS",
+     "on SIGTERM: ping answers 418 this long before closing (default 10)"},
+    {"drain-timeout", "SECONDS",
+     "then wait this long at most for in-flight requests (default 300)"},
     {"upstream-ca", "FILE", "trust this CA (PEM) for https nodes, besides the system CAs"},
     {"ready-file", "FILE", "write {\"admin\":..,\"proxy\":..} to FILE once listening"},
     {"help", nullptr, "show this help"},
@@ -63,26 +65,46 @@ std::string read_int(const std::string& name, const std::string& value, int lo, 
 }
 
 std::string apply(const std::string& name, const std::string& value, options& o) {
-  if (name == "listen") o.listen = value;
-  else if (name == "admin") o.admin = value;
-  else if (name == "data-dir") o.data_dir = value;
-  else if (name == "config") o.config = value;
-  else if (name == "controller-id") o.controller_id = value;
-  else if (name == "admin-token") o.admin_token = value;
-  else if (name == "log-level") o.log_level = value;
-  else if (name == "ready-file") o.ready_file = value;
-  else if (name == "upstream-ca") o.upstream_ca = value;
-  else if (name == "insecure-admin") o.insecure_admin = value != "false" && value != "0";
-  else if (name == "help") o.help = true;
-  else if (name == "version") o.version = true;
-  else if (name == "alert-webhook") o.alert_webhook = value;
-  else if (name == "cluster-listen") o.cluster_listen = value;
-  else if (name == "peers") o.peers = value;
-  else if (name == "cluster-secret") o.cluster_secret = value;
-  else if (name == "tombstone-ttl") return read_int(name, value, 60, 365 * 86400, o.tombstone_ttl_s);
-  else if (name == "threads") return read_int(name, value, 1, 256, o.threads);
-  else if (name == "drain-grace") return read_int(name, value, 0, 3600, o.drain_grace_s);
-  else if (name == "drain-timeout") return read_int(name, value, 0, 86400, o.drain_timeout_s);
+  if (name == "listen")
+    o.listen = value;
+  else if (name == "admin")
+    o.admin = value;
+  else if (name == "data-dir")
+    o.data_dir = value;
+  else if (name == "config")
+    o.config = value;
+  else if (name == "controller-id")
+    o.controller_id = value;
+  else if (name == "admin-token")
+    o.admin_token = value;
+  else if (name == "log-level")
+    o.log_level = value;
+  else if (name == "ready-file")
+    o.ready_file = value;
+  else if (name == "upstream-ca")
+    o.upstream_ca = value;
+  else if (name == "insecure-admin")
+    o.insecure_admin = value != "false" && value != "0";
+  else if (name == "help")
+    o.help = true;
+  else if (name == "version")
+    o.version = true;
+  else if (name == "alert-webhook")
+    o.alert_webhook = value;
+  else if (name == "cluster-listen")
+    o.cluster_listen = value;
+  else if (name == "peers")
+    o.peers = value;
+  else if (name == "cluster-secret")
+    o.cluster_secret = value;
+  else if (name == "tombstone-ttl")
+    return read_int(name, value, 60, 365 * 86400, o.tombstone_ttl_s);
+  else if (name == "threads")
+    return read_int(name, value, 1, 256, o.threads);
+  else if (name == "drain-grace")
+    return read_int(name, value, 0, 3600, o.drain_grace_s);
+  else if (name == "drain-timeout")
+    return read_int(name, value, 0, 86400, o.drain_timeout_s);
   return {};
 }
 
@@ -141,7 +163,8 @@ std::string parse(int argc, char** argv, options& out) {
   }
   if (const char* env = std::getenv("SGD_ADMIN_TOKEN"); env && *env && !cli.count("admin-token"))
     out.admin_token = env;
-  if (const char* env = std::getenv("SGD_CLUSTER_SECRET"); env && *env && !cli.count("cluster-secret"))
+  if (const char* env = std::getenv("SGD_CLUSTER_SECRET");
+      env && *env && !cli.count("cluster-secret"))
     out.cluster_secret = env;
   for (auto& [k, v] : cli)
     if (auto err = apply(k, v, out); !err.empty()) return err;
@@ -157,8 +180,10 @@ std::string help_text() {
      << "flags, config or data dir, or an address that cannot be bound.\n\nFlags:\n";
   for (auto& f : flags) {
     std::string left = std::string("  --") + f.name + (f.arg ? std::string(" ") + f.arg : "");
-    if (left.size() < 28) left.resize(28, ' ');
-    else left += "  ";
+    if (left.size() < 28)
+      left.resize(28, ' ');
+    else
+      left += "  ";
     os << left << f.help << "\n";
   }
   return os.str();
