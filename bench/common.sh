@@ -31,8 +31,8 @@ port_connectable() {
 # this run are skipped, so consecutive calls never collide. (Call it directly, not in $(...):
 # the list of handed-out ports lives in this shell.)
 free_port() {
-  local lo hi span base i p
-  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+  local lo span base i p
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
   (( lo > 12000 )) || lo=32768
   span=$(( lo - 11000 ))
   base=$(( (RANDOM * 32768 + RANDOM) % span ))
@@ -197,9 +197,16 @@ machine_info() {
 # answering for 10 s before closing).
 sgd_snapshot() {
   local src=$1 root head dirty=""
+  # a build may be relinking it right now: wait (up to 3 min) for a binary untouched for 10 s
+  local i
+  for (( i = 0; i < 180; i++ )); do
+    [[ -x $src ]] && (( $(date +%s) - $(stat -c %Y "$src" 2>/dev/null || echo 0) >= 10 )) && break
+    sleep 1
+  done
   [[ -x $src ]] || die "sgd binary not found at $src (ninja -C build sgd)"
   cp "$src" "$BENCH_TMP/sgd" || die "cannot copy $src"
   SGD=$BENCH_TMP/sgd
+  "$SGD" --version >/dev/null 2>&1 || die "$src does not run"
   root=$(cd "$(dirname "$src")" && git rev-parse --show-toplevel 2>/dev/null) || root=""
   if [[ -n $root ]]; then
     head=$(git -C "$root" rev-parse --short HEAD 2>/dev/null)

@@ -244,9 +244,10 @@ printf '|%s|%s|%s|%s|%s|\n' ---------  ------------ ----------- ----------- ----
 declare -A MRPS MP50 MP99 MCPU
 for px in $PROXIES; do
   # shellcheck disable=SC2046
-  MRPS[$px]=$(median $(col "$px" 3)); MP50[$px]=$(median $(col "$px" 4))
-  # shellcheck disable=SC2046
-  MP99[$px]=$(median $(col "$px" 5)); MCPU[$px]=$(median $(col "$px" 6))
+  {
+    MRPS[$px]=$(median $(col "$px" 3)); MP50[$px]=$(median $(col "$px" 4))
+    MP99[$px]=$(median $(col "$px" 5)); MCPU[$px]=$(median $(col "$px" 6))
+  }
   printf '| %-7s | %10.0f | %9.1f | %9.1f | %15.2f |\n' "$px" "${MRPS[$px]}" "${MP50[$px]}" \
     "${MP99[$px]}" "${MCPU[$px]}"
 done
