@@ -6,6 +6,7 @@
 #include <sgd/client/asio.hpp>
 #include <sgd/client/server_group_client.hpp>
 
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/sgd_process.hpp"
 #include "tests/support/test_node.hpp"
 #include "tests/support/wait.hpp"
@@ -30,35 +31,12 @@ using namespace std::chrono_literals;
 using sg::client::errc;
 using sg::client::ServerGroupClient;
 
-std::string proxy_url(const sgd_instance& s) {
-  return "http://127.0.0.1:" + std::to_string(s.proxy_port());
-}
-
-std::string str(const rapidjson::Value& v, const char* key) {
-  if (!v.IsObject()) return {};
-  auto it = v.FindMember(key);
-  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : std::string{};
-}
-
-void add_node(const sgd_instance& s, const std::string& group, const test_node_process& n) {
-  auto r = s.admin("POST", "/api/server-groups/" + group + "/nodes",
-                   R"({"name":")" + n.name() + R"(","baseUrl":")" + n.base_url() + R"("})");
-  INFO("register " << n.name() << ": " << r.status << " " << r.body << r.error);
-  REQUIRE(r.status == 201);
-  REQUIRE(str(json(r), "status") == "healthy");
-}
-
-template <class R>
-std::string describe(const R& r) {
-  return r ? std::string("ok") : r.error().what();
-}
-
 }  // namespace
 
 TEST_CASE("client: post round-trips JSON through sgd to a node and back", "[client]") {
   sgd_instance sgd;
   test_node_process node("ai-node-01");
-  add_node(sgd, "inference-cluster", node);
+  add_node(sgd, "inference-cluster", node, "healthy", "");
   ServerGroupClient client(proxy_url(sgd));
 
   const std::string body = R"({"prompt":"Summarize the following...","maxTokens":512})";
@@ -69,12 +47,12 @@ TEST_CASE("client: post round-trips JSON through sgd to a node and back", "[clie
   REQUIRE(r.ok());
   const auto& d = r.value();
   REQUIRE(d.IsObject());
-  CHECK(str(d, "node") == "ai-node-01");
-  CHECK(str(d, "method") == "POST");
-  CHECK(str(d, "path") == "/infer");
+  CHECK(str_field(d, "node") == "ai-node-01");
+  CHECK(str_field(d, "method") == "POST");
+  CHECK(str_field(d, "path") == "/infer");
   CHECK(d["bodyBytes"].GetUint64() == body.size());
-  CHECK(str(d["headers"], "content-type") == "application/json");
-  CHECK(str(d["headers"], "x-session-id") == "tenant-7");
+  CHECK(str_field(d["headers"], "content-type") == "application/json");
+  CHECK(str_field(d["headers"], "x-session-id") == "tenant-7");
 
   // A rapidjson value as the body, a query string, an endpoint without the leading slash.
   rapidjson::Document req(rapidjson::kObjectType);
@@ -82,8 +60,8 @@ TEST_CASE("client: post round-trips JSON through sgd to a node and back", "[clie
   auto r2 = client.post("inference-cluster", "v1/infer?model=small", req);
   INFO(describe(r2));
   REQUIRE(r2.ok());
-  CHECK(str(r2.value(), "path") == "/v1/infer");
-  CHECK(str(r2.value(), "query") == "model=small");
+  CHECK(str_field(r2.value(), "path") == "/v1/infer");
+  CHECK(str_field(r2.value(), "query") == "model=small");
 
   // Calls reuse a pooled keep-alive connection.
   for (int i = 0; i < 5; ++i) REQUIRE(client.post("inference-cluster", "/infer", "{}").ok());
@@ -98,7 +76,7 @@ TEST_CASE("client: errors are typed: sgd's error body, a node's status, bad argu
           "[client]") {
   sgd_instance sgd;
   test_node_process node("n1");
-  add_node(sgd, "inference-cluster", node);
+  add_node(sgd, "inference-cluster", node, "healthy", "");
   ServerGroupClient client(proxy_url(sgd));
 
   auto r = client.post("inference-cluster-x", "/infer", "{}");
@@ -154,7 +132,7 @@ TEST_CASE("client: errors are typed: sgd's error body, a node's status, bad argu
 TEST_CASE("client: a per-call timeout ends a slow call with a timeout error", "[client]") {
   sgd_instance sgd;
   test_node_process node("slow");
-  add_node(sgd, "inference-cluster", node);
+  add_node(sgd, "inference-cluster", node, "healthy", "");
   ServerGroupClient client(proxy_url(sgd));
 
   sg::client::call_options opts;
@@ -180,7 +158,7 @@ TEST_CASE("client: a per-call timeout ends a slow call with a timeout error", "[
 TEST_CASE("client: async forms: futures, callbacks and Asio co_await", "[client]") {
   sgd_instance sgd;
   test_node_process node("async");
-  add_node(sgd, "inference-cluster", node);
+  add_node(sgd, "inference-cluster", node, "healthy", "");
   sg::client::client_options copts;
   copts.io_threads = 2;
   ServerGroupClient client(proxy_url(sgd), copts);
@@ -203,7 +181,8 @@ TEST_CASE("client: async forms: futures, callbacks and Asio co_await", "[client]
                     [&](ServerGroupClient::json_result r) {
                       auto nested = client.post("inference-cluster", "/x", "{}");
                       bool refused = !nested.ok() && nested.error().kind == errc::invalid_argument;
-                      p.set_value({r.ok() ? str(r.value(), "path") : r.error().what(), refused});
+                      p.set_value(
+                          {r.ok() ? str_field(r.value(), "path") : r.error().what(), refused});
                     });
   auto f = p.get_future();
   REQUIRE(f.wait_for(10s) == std::future_status::ready);
@@ -223,7 +202,7 @@ TEST_CASE("client: async forms: futures, callbacks and Asio co_await", "[client]
         auto r = co_await sg::client::async_post(client, "inference-cluster", "/co", "{}", {},
                                                  asio::use_awaitable);
         on_caller_thread = std::this_thread::get_id() == caller;
-        co_path = r ? str(r.value(), "path") : r.error().what();
+        co_path = r ? str_field(r.value(), "path") : r.error().what();
       },
       asio::detached);
   ioc.run_for(10s);
@@ -235,7 +214,7 @@ TEST_CASE("client: cancellation through a stop token and an Asio cancellation sl
           "[client]") {
   sgd_instance sgd;
   test_node_process node("cancel");
-  add_node(sgd, "inference-cluster", node);
+  add_node(sgd, "inference-cluster", node, "healthy", "");
   ServerGroupClient client(proxy_url(sgd));
 
   std::stop_source stop;

@@ -5,6 +5,7 @@
 #if __has_include(<sgd/client/server_group_client.hpp>)
 #include <sgd/client/server_group_client.hpp>
 
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/sgd_process.hpp"
 #include "tests/support/test_node.hpp"
@@ -23,37 +24,14 @@ using namespace std::chrono_literals;
 using sg::client::errc;
 using sg::client::ServerGroupClient;
 
-std::string proxy_url(const sgd_instance& s) {
-  return "http://127.0.0.1:" + std::to_string(s.proxy_port());
-}
-
-std::string str(const rapidjson::Value& v, const char* key) {
-  if (!v.IsObject()) return {};
-  auto it = v.FindMember(key);
-  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : std::string{};
-}
-
-void add_node(const sgd_instance& s, const std::string& group, const test_node_process& n) {
-  auto r = s.admin("POST", "/api/server-groups/" + group + "/nodes",
-                   R"({"name":")" + n.name() + R"(","baseUrl":")" + n.base_url() + R"("})");
-  INFO("register " << n.name() << ": " << r.status << " " << r.body << r.error);
-  REQUIRE(r.status == 201);
-  REQUIRE(str(json(r), "status") == "healthy");
-}
-
-template <class R>
-std::string describe(const R& r) {
-  return r ? std::string("ok") : r.error().what();
-}
-
 }  // namespace
 
 TEST_CASE("client: fails over when a controller is killed and remembers it is down",
           "[client]") {
   sgd_instance a, b;
   test_node_process node("ai-node-01");
-  add_node(a, "inference-cluster", node);
-  add_node(b, "inference-cluster", node);
+  add_node(a, "inference-cluster", node, "healthy", "");
+  add_node(b, "inference-cluster", node, "healthy", "");
   sg::client::client_options opts;
   opts.down_for = 3s;
   ServerGroupClient client({proxy_url(a), proxy_url(b)}, opts);
@@ -73,7 +51,7 @@ TEST_CASE("client: fails over when a controller is killed and remembers it is do
     auto r = client.post("inference-cluster", "/infer", R"({"prompt":"still here?"})");
     INFO("call " << i << ": " << describe(r));
     REQUIRE(r.ok());
-    CHECK(str(r.value(), "node") == "ai-node-01");
+    CHECK(str_field(r.value(), "node") == "ai-node-01");
   }
   auto via = client.send("POST", "inference-cluster", "/infer", "{}");
   REQUIRE(via.ok());
@@ -104,13 +82,13 @@ TEST_CASE("client: a controller answering 503 no_routable_node is skipped", "[cl
   sgd_instance a, b;
   test_node_process node("n1");
   REQUIRE(a.admin("PUT", "/api/server-groups/inference-cluster", "{}").status == 201);
-  add_node(b, "inference-cluster", node);
+  add_node(b, "inference-cluster", node, "healthy", "");
   ServerGroupClient client({proxy_url(a), proxy_url(b)});
 
   auto r = client.post("inference-cluster", "/infer", "{}");
   INFO(describe(r));
   REQUIRE(r.ok());
-  CHECK(str(r.value(), "node") == "n1");
+  CHECK(str_field(r.value(), "node") == "n1");
   auto ctl = client.controllers();
   CHECK(ctl[0].down);
   CHECK(ctl[0].last_error.find("no_routable_node") != std::string::npos);
@@ -135,8 +113,8 @@ TEST_CASE("client: a request that may have run is never sent to a second control
           "[client]") {
   sgd_instance a, b;
   test_node_process na("node-a"), nb("node-b");
-  add_node(a, "inference-cluster", na);
-  add_node(b, "inference-cluster", nb);
+  add_node(a, "inference-cluster", na, "healthy", "");
+  add_node(b, "inference-cluster", nb, "healthy", "");
   ServerGroupClient client({proxy_url(a), proxy_url(b)});
 
   SECTION("the controller dies while the request is in flight") {

@@ -1,5 +1,6 @@
 // Data plane: large bodies streamed both ways intact, the group's body limit, and server-sent
 // events flushed as they happen.
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/data_pattern.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/sgd_process.hpp"
@@ -18,23 +19,6 @@ using namespace sg::test;
 // Generous checks: a busy machine moving 64 MiB must not make the node look sick.
 constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":2000})";
 constexpr std::uint64_t kBig = 64ull << 20;
-
-void put_group(const sgd_instance& s, const std::string& g, const std::string& fields) {
-  auto r = s.admin("PUT", "/api/server-groups/" + g, "{" + fields + "}");
-  INFO("PUT group " << g << ": " << r.status << " " << r.body << r.error);
-  REQUIRE((r.status == 200 || r.status == 201));
-}
-
-void add_node(const sgd_instance& s, const std::string& g, const test_node_process& n) {
-  auto body = R"({"name":")" + n.name() + R"(","baseUrl":")" + n.base_url() +
-              R"(","weight":1,"metadata":{}})";
-  auto r = s.admin("POST", "/api/server-groups/" + g + "/nodes", body);
-  INFO("register " << n.name() << ": " << r.status << " " << r.body << r.error);
-  REQUIRE(r.status == 201);
-  auto d = json(r);
-  REQUIRE(d.IsObject());
-  REQUIRE(std::string(d["status"].GetString()) == "healthy");
-}
 
 // The echo of an upload: REQUIREs 200 and that the node hashed exactly what was sent.
 void check_echo(const http_result& r, std::uint64_t bytes, const std::string& want_sha) {
@@ -61,7 +45,7 @@ std::string error_code(const http_result& r) {
 TEST_CASE("64 MiB uploads stream through intact", "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("sink");
-  put_group(sgd, "up", kSteadyHealth);
+  put_group_fields(sgd, "up", kSteadyHealth);
   add_node(sgd, "up", n);
   const auto want = pattern_sha256(kBig);
 
@@ -85,7 +69,7 @@ TEST_CASE("64 MiB uploads stream through intact", "[dataplane]") {
 TEST_CASE("64 MiB chunked uploads stream through intact", "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("sink");
-  put_group(sgd, "up", kSteadyHealth);
+  put_group_fields(sgd, "up", kSteadyHealth);
   add_node(sgd, "up", n);
   const auto want = pattern_sha256(kBig);
 
@@ -104,7 +88,7 @@ TEST_CASE("64 MiB chunked uploads stream through intact", "[dataplane]") {
 TEST_CASE("a 64 MiB download streams through intact", "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("source");
-  put_group(sgd, "down", kSteadyHealth);
+  put_group_fields(sgd, "down", kSteadyHealth);
   add_node(sgd, "down", n);
 
   auto r = download(sgd.proxy_port(), "/groups/down/download?bytes=" + std::to_string(kBig));
@@ -120,7 +104,7 @@ TEST_CASE("a 64 MiB download streams through intact", "[dataplane]") {
 TEST_CASE("a 64 MiB chunked download streams through intact", "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("source");
-  put_group(sgd, "down", kSteadyHealth);
+  put_group_fields(sgd, "down", kSteadyHealth);
   add_node(sgd, "down", n);
 
   auto r = download(sgd.proxy_port(),
@@ -135,7 +119,7 @@ TEST_CASE("a 64 MiB chunked download streams through intact", "[dataplane]") {
 TEST_CASE("maxRequestBytes: bodies over the group's limit get 413", "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("limited");
-  put_group(sgd, "lim", std::string(R"("maxRequestBytes":1048576,)") + kSteadyHealth);
+  put_group_fields(sgd, "lim", std::string(R"("maxRequestBytes":1048576,)") + kSteadyHealth);
   add_node(sgd, "lim", n);
   constexpr std::uint64_t two_mib = 2u << 20;
 
@@ -168,7 +152,7 @@ TEST_CASE("maxRequestBytes: bodies over the group's limit get 413", "[dataplane]
 TEST_CASE("maxRequestBytes: a chunked 2 MiB upload gets 413", "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("limited");
-  put_group(sgd, "lim", std::string(R"("maxRequestBytes":1048576,)") + kSteadyHealth);
+  put_group_fields(sgd, "lim", std::string(R"("maxRequestBytes":1048576,)") + kSteadyHealth);
   add_node(sgd, "lim", n);
   constexpr std::uint64_t two_mib = 2u << 20;
 
@@ -184,7 +168,7 @@ TEST_CASE("maxRequestBytes: a chunked 2 MiB upload gets 413", "[dataplane]") {
 TEST_CASE("server-sent events are relayed as they happen", "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("events");
-  put_group(sgd, "sse", kSteadyHealth);
+  put_group_fields(sgd, "sse", kSteadyHealth);
   add_node(sgd, "sse", n);
 
   std::vector<std::chrono::milliseconds> at;

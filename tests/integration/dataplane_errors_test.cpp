@@ -1,4 +1,5 @@
 // Data plane: sgd's own error answers (404/503/502/504 as JSON) and failover when a node dies.
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/sgd_process.hpp"
 #include "tests/support/test_node.hpp"
@@ -15,26 +16,6 @@ namespace {
 using namespace sg::test;
 
 constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":1000})";
-
-void put_group(const sgd_instance& s, const std::string& g, const std::string& fields) {
-  auto r = s.admin("PUT", "/api/server-groups/" + g, "{" + fields + "}");
-  INFO("PUT group " << g << ": " << r.status << " " << r.body << r.error);
-  REQUIRE((r.status == 200 || r.status == 201));
-}
-
-// Registers a node; REQUIREs 201 and the given first status; returns its nodeId.
-std::string add_node(const sgd_instance& s, const std::string& g, const test_node_process& n,
-                     const std::string& want_status = "healthy") {
-  auto body = R"({"name":")" + n.name() + R"(","baseUrl":")" + n.base_url() +
-              R"(","weight":1,"metadata":{}})";
-  auto r = s.admin("POST", "/api/server-groups/" + g + "/nodes", body);
-  INFO("register " << n.name() << ": " << r.status << " " << r.body << r.error);
-  REQUIRE(r.status == 201);
-  auto d = json(r);
-  REQUIRE(d.IsObject());
-  REQUIRE(std::string(d["status"].GetString()) == want_status);
-  return d["nodeId"].GetString();
-}
 
 // REQUIREs a JSON error body {"error":{"code":...,"message":...}} and returns the code.
 std::string error_code(const http_result& r) {
@@ -84,7 +65,7 @@ TEST_CASE("proxy errors: unknown group or path outside /groups/ gives 404 and no
   }
 
   // A group with no nodes at all.
-  put_group(sgd, "empty", kSteadyHealth);
+  put_group_fields(sgd, "empty", kSteadyHealth);
   r = sgd.proxy("GET", "/groups/empty/x");
   CHECK(r.status == 503);
   CHECK(!r.header("Retry-After").empty());
@@ -92,7 +73,7 @@ TEST_CASE("proxy errors: unknown group or path outside /groups/ gives 404 and no
 
   // A group whose only node failed its first health check.
   sick.set_health(503);
-  put_group(sgd, "sickly", kSteadyHealth);
+  put_group_fields(sgd, "sickly", kSteadyHealth);
   add_node(sgd, "sickly", sick, "unhealthy");
   r = sgd.proxy("POST", "/groups/sickly/x", "payload");
   CHECK(r.status == 503);
@@ -112,7 +93,7 @@ TEST_CASE("proxy errors: a node that drops the connection gives 502",
           "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("dropper");
-  put_group(sgd, "drop", kSteadyHealth);
+  put_group_fields(sgd, "drop", kSteadyHealth);
   add_node(sgd, "drop", n);
 
   for (int i = 0; i < 3; ++i) {
@@ -132,8 +113,7 @@ TEST_CASE("proxy errors: a node slower than responseTimeoutMs gives 504",
           "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("sloth");
-  put_group(sgd, "slowg",
-            std::string(R"("responseTimeoutMs":300,)") + kSteadyHealth);
+  put_group_fields(sgd, "slowg", std::string(R"("responseTimeoutMs":300,)") + kSteadyHealth);
   add_node(sgd, "slowg", n);
 
   auto r = sgd.proxy("GET", "/groups/slowg/slow?ms=2000");
@@ -153,8 +133,9 @@ TEST_CASE("failover: a killed node is retried elsewhere and evicted by passive c
   sgd_instance sgd;
   test_node_process a("alive"), b("doomed");
   // Active checks far apart: only passive observations (failed proxied connects) count here.
-  put_group(sgd, "fo",
-            R"("strategy":"round_robin","retries":2,"healthCheck":{"intervalMs":60000,"timeoutMs":1000})");
+  put_group_fields(
+      sgd, "fo",
+      R"("strategy":"round_robin","retries":2,"healthCheck":{"intervalMs":60000,"timeoutMs":1000})");
   add_node(sgd, "fo", a);
   auto doomed = add_node(sgd, "fo", b);
   // Both in rotation (and an idle pooled connection to each).
@@ -187,8 +168,9 @@ TEST_CASE("failover: a killed node is retried elsewhere and evicted by passive c
 TEST_CASE("failover: with every node dead the answer is 502 then 503", "[dataplane]") {
   sgd_instance sgd;
   test_node_process a("gone1"), b("gone2");
-  put_group(sgd, "dead",
-            R"("strategy":"round_robin","retries":2,"healthCheck":{"intervalMs":60000,"timeoutMs":1000})");
+  put_group_fields(
+      sgd, "dead",
+      R"("strategy":"round_robin","retries":2,"healthCheck":{"intervalMs":60000,"timeoutMs":1000})");
   add_node(sgd, "dead", a);
   add_node(sgd, "dead", b);
   a.kill9();

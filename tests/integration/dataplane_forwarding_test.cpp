@@ -1,5 +1,6 @@
 // Data plane: what reaches the node (target, query, X-Forwarded-*, hop-by-hop headers),
 // keep-alive on the client side, and X-Route-Metadata filtering.
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/sgd_process.hpp"
 #include "tests/support/test_node.hpp"
@@ -20,53 +21,14 @@ using namespace sg::test;
 
 constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":1000})";
 
-void put_group(const sgd_instance& s, const std::string& g, const std::string& fields) {
-  auto r = s.admin("PUT", "/api/server-groups/" + g, "{" + fields + "}");
-  INFO("PUT group " << g << ": " << r.status << " " << r.body << r.error);
-  REQUIRE((r.status == 200 || r.status == 201));
-}
-
-// Registers a node (baseUrl given) and REQUIREs it routable at once; returns its nodeId.
-std::string add_node(const sgd_instance& s, const std::string& g, const std::string& name,
-                     const std::string& base_url, const std::string& metadata = "{}") {
-  auto body = R"({"name":")" + name + R"(","baseUrl":")" + base_url +
-              R"(","weight":1,"metadata":)" + metadata + "}";
-  auto r = s.admin("POST", "/api/server-groups/" + g + "/nodes", body);
-  INFO("register " << name << ": " << r.status << " " << r.body << r.error);
-  REQUIRE(r.status == 201);
-  auto d = json(r);
-  REQUIRE(d.IsObject());
-  REQUIRE(std::string(d["status"].GetString()) == "healthy");
-  return d["nodeId"].GetString();
-}
-
-std::string served_by(const http_result& r) {
-  INFO(r.status << " " << r.error << " " << r.body);
-  REQUIRE(r.status == 200);
-  auto n = r.header("X-Node");
-  REQUIRE(!n.empty());
-  return n;
-}
-
-// A string member of an object, "" if absent or not a string.
-std::string str(const rapidjson::Value& v, const char* key) {
-  if (!v.IsObject()) return {};
-  auto it = v.FindMember(key);
-  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : std::string{};
-}
-
-bool has(const rapidjson::Value& v, const char* key) {
-  return v.IsObject() && v.HasMember(key);
-}
-
 // REQUIREs a JSON error body {"error":{"code":...}} and returns the code.
 std::string error_code(const http_result& r) {
   INFO(r.status << " " << r.body);
   auto d = json(r);
   REQUIRE(d.IsObject());
-  REQUIRE(has(d, "error"));
+  REQUIRE(has_field(d, "error"));
   REQUIRE(d["error"].IsObject());
-  return str(d["error"], "code");
+  return str_field(d["error"], "code");
 }
 
 }  // namespace
@@ -74,47 +36,47 @@ std::string error_code(const http_result& r) {
 TEST_CASE("forwarding keeps path and query and honours a baseUrl path prefix", "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("plain"), p("prefixed");
-  put_group(sgd, "fw", kSteadyHealth);
-  put_group(sgd, "fwp", kSteadyHealth);
-  add_node(sgd, "fw", n.name(), n.base_url());
-  add_node(sgd, "fwp", p.name(), p.base_url() + "/base");
+  put_group_fields(sgd, "fw", kSteadyHealth);
+  put_group_fields(sgd, "fwp", kSteadyHealth);
+  add_node_at(sgd, "fw", n.name(), n.base_url());
+  add_node_at(sgd, "fwp", p.name(), p.base_url() + "/base");
 
   auto r = sgd.proxy("GET", "/groups/fw/a/b?x=1&y=2");
   REQUIRE(served_by(r) == "plain");
   auto d = json(r);
   REQUIRE(d.IsObject());
-  CHECK(str(d, "method") == "GET");
-  CHECK(str(d, "path") == "/a/b");
-  CHECK(str(d, "query") == "x=1&y=2");
+  CHECK(str_field(d, "method") == "GET");
+  CHECK(str_field(d, "path") == "/a/b");
+  CHECK(str_field(d, "query") == "x=1&y=2");
 
   // POST body and method pass through.
   r = sgd.proxy("POST", "/groups/fw/infer", R"({"prompt":"hi"})",
                 {{"Content-Type", "application/json"}});
   REQUIRE(served_by(r) == "plain");
   d = json(r);
-  CHECK(str(d, "method") == "POST");
-  CHECK(str(d, "path") == "/infer");
+  CHECK(str_field(d, "method") == "POST");
+  CHECK(str_field(d, "path") == "/infer");
   CHECK(d["bodyBytes"].GetUint64() == 15);
 
   // Group root: "/groups/fw" and "/groups/fw?q=1" reach "/".
   d = json(sgd.proxy("GET", "/groups/fw?q=1"));
-  CHECK(str(d, "path") == "/");
-  CHECK(str(d, "query") == "q=1");
+  CHECK(str_field(d, "path") == "/");
+  CHECK(str_field(d, "query") == "q=1");
 
   r = sgd.proxy("GET", "/groups/fwp/a/b?x=1&y=2");
   REQUIRE(served_by(r) == "prefixed");
   d = json(r);
-  CHECK(str(d, "path") == "/base/a/b");
-  CHECK(str(d, "query") == "x=1&y=2");
+  CHECK(str_field(d, "path") == "/base/a/b");
+  CHECK(str_field(d, "query") == "x=1&y=2");
   d = json(sgd.proxy("GET", "/groups/fwp"));
-  CHECK(str(d, "path") == "/base/");
+  CHECK(str_field(d, "path") == "/base/");
 }
 
 TEST_CASE("forwarding sets X-Forwarded headers and drops hop-by-hop headers", "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("hdr");
-  put_group(sgd, "hd", kSteadyHealth);
-  add_node(sgd, "hd", n.name(), n.base_url());
+  put_group_fields(sgd, "hd", kSteadyHealth);
+  add_node_at(sgd, "hd", n.name(), n.base_url());
 
   auto r = sgd.proxy("GET", "/groups/hd/h", "",
                      {{"Connection", "Foo"},
@@ -124,30 +86,30 @@ TEST_CASE("forwarding sets X-Forwarded headers and drops hop-by-hop headers", "[
                       {"X-End-To-End", "kept"}});
   REQUIRE(served_by(r) == "hdr");
   auto d = json(r);
-  REQUIRE(has(d, "headers"));
+  REQUIRE(has_field(d, "headers"));
   auto& h = d["headers"];
-  CHECK(str(h, "x-forwarded-for") == "127.0.0.1");
-  CHECK(str(h, "x-forwarded-proto") == "http");
-  CHECK(str(h, "x-forwarded-host") == "127.0.0.1:" + std::to_string(sgd.proxy_port()));
-  CHECK(str(h, "host") == "127.0.0.1:" + std::to_string(n.port()));
-  CHECK(str(h, "x-end-to-end") == "kept");
-  CHECK_FALSE(has(h, "foo"));
-  CHECK_FALSE(has(h, "keep-alive"));
-  CHECK_FALSE(has(h, "te"));
-  CHECK(str(h, "connection").find("Foo") == std::string::npos);
-  CHECK(str(h, "connection").find("foo") == std::string::npos);
+  CHECK(str_field(h, "x-forwarded-for") == "127.0.0.1");
+  CHECK(str_field(h, "x-forwarded-proto") == "http");
+  CHECK(str_field(h, "x-forwarded-host") == "127.0.0.1:" + std::to_string(sgd.proxy_port()));
+  CHECK(str_field(h, "host") == "127.0.0.1:" + std::to_string(n.port()));
+  CHECK(str_field(h, "x-end-to-end") == "kept");
+  CHECK_FALSE(has_field(h, "foo"));
+  CHECK_FALSE(has_field(h, "keep-alive"));
+  CHECK_FALSE(has_field(h, "te"));
+  CHECK(str_field(h, "connection").find("Foo") == std::string::npos);
+  CHECK(str_field(h, "connection").find("foo") == std::string::npos);
 
   // An incoming X-Forwarded-For is extended, not replaced.
   d = json(sgd.proxy("GET", "/groups/hd/h", "", {{"X-Forwarded-For", "10.1.2.3"}}));
-  CHECK(str(d["headers"], "x-forwarded-for") == "10.1.2.3, 127.0.0.1");
+  CHECK(str_field(d["headers"], "x-forwarded-for") == "10.1.2.3, 127.0.0.1");
 }
 
 TEST_CASE("keep-alive: several requests on one client connection all succeed", "[dataplane]") {
   sgd_instance sgd;
   test_node_process a("ka1"), b("ka2");
-  put_group(sgd, "ka", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
-  add_node(sgd, "ka", a.name(), a.base_url());
-  add_node(sgd, "ka", b.name(), b.base_url());
+  put_group_fields(sgd, "ka", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
+  add_node_at(sgd, "ka", a.name(), a.base_url());
+  add_node_at(sgd, "ka", b.name(), b.base_url());
 
   http_connection conn;
   REQUIRE(conn.connect(sgd.proxy_port()).empty());
@@ -158,8 +120,8 @@ TEST_CASE("keep-alive: several requests on one client connection all succeed", "
                         : conn.request("GET", target);
     nodes.insert(served_by(r));
     auto d = json(r);
-    CHECK(str(d, "path") == "/item/" + std::to_string(i));
-    CHECK(str(d, "query") == "i=" + std::to_string(i));
+    CHECK(str_field(d, "path") == "/item/" + std::to_string(i));
+    CHECK(str_field(d, "query") == "i=" + std::to_string(i));
     if (i % 3 == 0) CHECK(d["bodyBytes"].GetUint64() == 1000u + i);
     REQUIRE(conn.is_open());
   }
@@ -176,8 +138,8 @@ TEST_CASE("keep-alive: several requests on one client connection all succeed", "
 TEST_CASE("keep-alive requests through sgd are not delayed by Nagle", "[dataplane]") {
   sgd_instance sgd;
   test_node_process a("fast");
-  put_group(sgd, "lat", kSteadyHealth);
-  add_node(sgd, "lat", a.name(), a.base_url());
+  put_group_fields(sgd, "lat", kSteadyHealth);
+  add_node_at(sgd, "lat", a.name(), a.base_url());
 
   http_connection conn;
   REQUIRE(conn.connect(sgd.proxy_port()).empty());
@@ -195,11 +157,14 @@ TEST_CASE("keep-alive requests through sgd are not delayed by Nagle", "[dataplan
 TEST_CASE("X-Route-Metadata narrows routing to matching nodes", "[dataplane]") {
   sgd_instance sgd;
   test_node_process e1("east1"), e2("east2"), w1("west1"), w2("west2");
-  put_group(sgd, "md", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
-  add_node(sgd, "md", e1.name(), e1.base_url(), R"({"region":"eastus","tier":"gold"})");
-  add_node(sgd, "md", e2.name(), e2.base_url(), R"({"region":"eastus","tier":"silver"})");
-  add_node(sgd, "md", w1.name(), w1.base_url(), R"({"region":"westus","tier":"gold"})");
-  add_node(sgd, "md", w2.name(), w2.base_url(), R"({"region":"westus"})");
+  put_group_fields(sgd, "md", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
+  add_node_at(sgd, "md", e1.name(), e1.base_url(),
+              node_fields(1, R"({"region":"eastus","tier":"gold"})"));
+  add_node_at(sgd, "md", e2.name(), e2.base_url(),
+              node_fields(1, R"({"region":"eastus","tier":"silver"})"));
+  add_node_at(sgd, "md", w1.name(), w1.base_url(),
+              node_fields(1, R"({"region":"westus","tier":"gold"})"));
+  add_node_at(sgd, "md", w2.name(), w2.base_url(), node_fields(1, R"({"region":"westus"})"));
 
   auto spread = [&](const std::string& md, int n) {
     std::map<std::string, int> seen;
@@ -253,12 +218,13 @@ TEST_CASE("X-Route-Metadata narrows routing to matching nodes", "[dataplane]") {
 TEST_CASE("round robin stays even within a metadata-filtered pool", "[dataplane]") {
   sgd_instance sgd;
   test_node_process e1("east1"), e2("east2"), w1("west1");
-  put_group(sgd, "rrf", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
-  put_group(sgd, "wrrf", std::string(R"("strategy":"weighted_round_robin",)") + kSteadyHealth);
+  put_group_fields(sgd, "rrf", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
+  put_group_fields(sgd, "wrrf",
+                   std::string(R"("strategy":"weighted_round_robin",)") + kSteadyHealth);
   for (auto& g : {"rrf", "wrrf"}) {
-    add_node(sgd, g, e1.name(), e1.base_url(), R"({"region":"eastus"})");
-    add_node(sgd, g, e2.name(), e2.base_url(), R"({"region":"eastus"})");
-    add_node(sgd, g, w1.name(), w1.base_url(), R"({"region":"westus"})");
+    add_node_at(sgd, g, e1.name(), e1.base_url(), node_fields(1, R"({"region":"eastus"})"));
+    add_node_at(sgd, g, e2.name(), e2.base_url(), node_fields(1, R"({"region":"eastus"})"));
+    add_node_at(sgd, g, w1.name(), w1.base_url(), node_fields(1, R"({"region":"westus"})"));
   }
   for (std::string g : {"rrf", "wrrf"}) {
     std::map<std::string, int> seen;

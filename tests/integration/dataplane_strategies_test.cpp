@@ -1,4 +1,5 @@
 // Data plane: how each balancing strategy spreads requests over real test nodes.
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/sgd_process.hpp"
 #include "tests/support/test_node.hpp"
@@ -20,41 +21,12 @@ using namespace sg::test;
 // Health checks slow enough that they never flap under load (a flap would change the pool).
 constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":1000})";
 
-void put_group(const sgd_instance& s, const std::string& g, const std::string& fields) {
-  auto r = s.admin("PUT", "/api/server-groups/" + g, "{" + fields + "}");
-  INFO("PUT group " << g << ": " << r.status << " " << r.body << r.error);
-  REQUIRE((r.status == 200 || r.status == 201));
-}
-
-// Registers a node and REQUIREs it routable at once; returns its nodeId.
-std::string add_node(const sgd_instance& s, const std::string& g, const test_node_process& n,
-                     int weight = 1) {
-  auto body = R"({"name":")" + n.name() + R"(","baseUrl":")" + n.base_url() +
-              R"(","weight":)" + std::to_string(weight) + R"(,"metadata":{}})";
-  auto r = s.admin("POST", "/api/server-groups/" + g + "/nodes", body);
-  INFO("register " << n.name() << ": " << r.status << " " << r.body << r.error);
-  REQUIRE(r.status == 201);
-  auto d = json(r);
-  REQUIRE(d.IsObject());
-  REQUIRE(std::string(d["status"].GetString()) == "healthy");
-  return d["nodeId"].GetString();
-}
-
-// The node that answered (test nodes set X-Node); REQUIREs a 200.
-std::string served_by(const http_result& r) {
-  INFO(r.status << " " << r.error << " " << r.body);
-  REQUIRE(r.status == 200);
-  auto n = r.header("X-Node");
-  REQUIRE(!n.empty());
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("round_robin spreads 300 requests exactly evenly over 3 nodes", "[dataplane]") {
   sgd_instance sgd;
   test_node_process a("a"), b("b"), c("c");
-  put_group(sgd, "rr", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
+  put_group_fields(sgd, "rr", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
   for (auto* n : {&a, &b, &c}) add_node(sgd, "rr", *n);
 
   std::map<std::string, int> count;
@@ -68,10 +40,11 @@ TEST_CASE("round_robin spreads 300 requests exactly evenly over 3 nodes", "[data
 TEST_CASE("weighted_round_robin 1:2:3 gives exactly 50/100/150 interleaved", "[dataplane]") {
   sgd_instance sgd;
   test_node_process a("w1"), b("w2"), c("w3");
-  put_group(sgd, "wrr", std::string(R"("strategy":"weighted_round_robin",)") + kSteadyHealth);
-  add_node(sgd, "wrr", a, 1);
-  add_node(sgd, "wrr", b, 2);
-  add_node(sgd, "wrr", c, 3);
+  put_group_fields(sgd, "wrr",
+                   std::string(R"("strategy":"weighted_round_robin",)") + kSteadyHealth);
+  add_node(sgd, "wrr", a, "healthy", node_fields(1));
+  add_node(sgd, "wrr", b, "healthy", node_fields(2));
+  add_node(sgd, "wrr", c, "healthy", node_fields(3));
 
   std::map<std::string, int> count;
   std::vector<std::string> seq;
@@ -108,7 +81,7 @@ TEST_CASE("weighted_round_robin 1:2:3 gives exactly 50/100/150 interleaved", "[d
 TEST_CASE("least_connections sends clearly fewer requests to a slow node", "[dataplane]") {
   sgd_instance sgd;
   test_node_process fast1("fast1"), fast2("fast2"), slow("slow");
-  put_group(sgd, "lc", std::string(R"("strategy":"least_connections",)") + kSteadyHealth);
+  put_group_fields(sgd, "lc", std::string(R"("strategy":"least_connections",)") + kSteadyHealth);
   for (auto* n : {&fast1, &fast2, &slow}) add_node(sgd, "lc", *n);
   slow.set_delay(250);
 
@@ -143,7 +116,7 @@ TEST_CASE("sticky_session pins keys to nodes and remaps only a removed node's ke
           "[dataplane]") {
   sgd_instance sgd;
   test_node_process a("s1"), b("s2"), c("s3");
-  put_group(sgd, "st", std::string(R"("strategy":"sticky_session",)") + kSteadyHealth);
+  put_group_fields(sgd, "st", std::string(R"("strategy":"sticky_session",)") + kSteadyHealth);
   std::map<std::string, std::string> id_of;
   for (auto* n : {&a, &b, &c}) id_of[n->name()] = add_node(sgd, "st", *n);
 

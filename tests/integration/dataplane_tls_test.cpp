@@ -1,4 +1,5 @@
 // Data plane: HTTPS nodes, verified against --upstream-ca.
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/sgd_process.hpp"
 #include "tests/support/test_node.hpp"
@@ -16,37 +17,10 @@ using namespace sg::test;
 
 constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":1000})";
 
-void put_group(const sgd_instance& s, const std::string& g, const std::string& fields) {
-  auto r = s.admin("PUT", "/api/server-groups/" + g, "{" + fields + "}");
-  INFO("PUT group " << g << ": " << r.status << " " << r.body << r.error);
-  REQUIRE((r.status == 200 || r.status == 201));
-}
-
-// Registers the node; REQUIREs 201 and returns the parsed answer's status.
-std::string register_status(const sgd_instance& s, const std::string& g,
-                            const test_node_process& n) {
-  auto body = R"({"name":")" + n.name() + R"(","baseUrl":")" + n.base_url() +
-              R"(","weight":1,"metadata":{}})";
-  auto r = s.admin("POST", "/api/server-groups/" + g + "/nodes", body);
-  INFO("register " << n.name() << ": " << r.status << " " << r.body << r.error);
-  REQUIRE(r.status == 201);
-  auto d = json(r);
-  REQUIRE(d.IsObject());
-  return d["status"].GetString();
-}
-
-struct temp_dir {
-  std::string path = make_temp_dir("sgd-dataplane-tls");
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
 }  // namespace
 
 TEST_CASE("HTTPS nodes: verified with --upstream-ca and refused without it", "[dataplane]") {
-  temp_dir dir;
+  temp_dir dir{"sgd-dataplane-tls"};
   auto files = write_self_signed_cert(dir.path, "node");
   test_node_options o;
   o.name = "secure";
@@ -60,8 +34,8 @@ TEST_CASE("HTTPS nodes: verified with --upstream-ca and refused without it", "[d
     sgd_options so;
     so.extra_args = {"--upstream-ca", files.cert};
     sgd_instance sgd(so);
-    put_group(sgd, "tls", kSteadyHealth);
-    REQUIRE(register_status(sgd, "tls", node) == "healthy");
+    put_group_fields(sgd, "tls", kSteadyHealth);
+    REQUIRE(register_node(sgd, "tls", node).status == "healthy");
     for (int i = 0; i < 5; ++i) {
       auto r = sgd.proxy("POST", "/groups/tls/secure/path?i=" + std::to_string(i), "hello");
       INFO(r.status << " " << r.error << " " << r.body);
@@ -81,8 +55,8 @@ TEST_CASE("HTTPS nodes: verified with --upstream-ca and refused without it", "[d
 
   {
     sgd_instance plain;  // trusts only the system CAs
-    put_group(plain, "tls", kSteadyHealth);
-    CHECK(register_status(plain, "tls", node) == "unhealthy");
+    put_group_fields(plain, "tls", kSteadyHealth);
+    CHECK(register_node(plain, "tls", node).status == "unhealthy");
     auto nodes = plain.admin("GET", "/api/server-groups/tls/nodes");
     INFO(nodes.body);
     auto r = plain.proxy("GET", "/groups/tls/x");

@@ -1,5 +1,6 @@
 // Foundation: the admin token (--admin-token / SGD_ADMIN_TOKEN) and the refusal to serve the
 // admin API on a non-loopback address without one.
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
@@ -17,7 +18,7 @@ namespace {
 using namespace sg::test;
 using namespace std::chrono_literals;
 
-std::string error_problem(const http_result& r, int status) {
+std::string auth_error_problem(const http_result& r, int status) {
   if (!r.ok()) return "transport error: " + r.error;
   if (r.status != status)
     return "status " + std::to_string(r.status) + " (want " + std::to_string(status) + "): " + r.body;
@@ -26,18 +27,6 @@ std::string error_problem(const http_result& r, int status) {
       !d["error"].HasMember("code") || !d["error"].HasMember("message"))
     return "no {\"error\":{\"code\",\"message\"}} body: " + r.body;
   return "";
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    auto j = text.find('\n', i);
-    if (j == std::string::npos) j = text.size();
-    if (j > i) out.push_back(text.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
 }
 
 // Checks every protected call against `port` with the given token.
@@ -78,7 +67,7 @@ void check_token_enforced(std::uint16_t port, const std::string& token) {
       auto r = request(c.method, port, c.target, c.body, headers, 5s);
       INFO(c.method << " " << c.target << " with Authorization '"
                     << (h.count("Authorization") ? h.at("Authorization") : "<none>") << "'");
-      CHECK(error_problem(r, 401) == "");
+      CHECK(auth_error_problem(r, 401) == "");
     }
     // Ping needs no token.
     CHECK(request("GET", port, "/api/octopusservernodes/ping", "", h, 5s).status == 200);

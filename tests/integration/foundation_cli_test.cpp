@@ -1,5 +1,6 @@
 // Foundation: sgd's command line — --help, bad flags, unusable data dirs, --config files, and a
 // data dir already in use by another sgd.
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
@@ -19,33 +20,6 @@ namespace {
 
 using namespace sg::test;
 using namespace std::chrono_literals;
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    auto j = text.find('\n', i);
-    if (j == std::string::npos) j = text.size();
-    if (j > i) out.push_back(text.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
-// A temp dir removed at the end of the test.
-struct temp_dir {
-  std::string path = make_temp_dir("sgd-foundation-cli");
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  REQUIRE(out.good());
-}
 
 std::string controller_id_of(const http_result& ping) {
   auto d = json(ping);
@@ -67,7 +41,7 @@ TEST_CASE("foundation: sgd --help exits 0 and documents every flag", "[foundatio
 }
 
 TEST_CASE("foundation: bad flags and unusable data dirs exit 2 with one line", "[foundation]") {
-  temp_dir tmp;
+  temp_dir tmp{"sgd-foundation-cli"};
   const std::string regular = tmp.path + "/a-file";
   write_file(regular, "not a directory\n");
   const std::string admin = "127.0.0.1:" + std::to_string(free_port());
@@ -110,7 +84,7 @@ TEST_CASE("foundation: bad flags and unusable data dirs exit 2 with one line", "
 
 TEST_CASE("foundation: --config FILE sets flags and flags on the command line override it",
           "[foundation]") {
-  temp_dir tmp;
+  temp_dir tmp{"sgd-foundation-cli"};
   const auto port = free_port();
   const auto proxy = free_port();
   REQUIRE(port != 0);

@@ -1,6 +1,7 @@
 // Foundation: durability of the registry against the real sgd binary — kill -9 and restart on
 // the same data dir brings back exactly what was acknowledged, also under a stream of writes;
 // a torn journal tail is dropped with a warning.
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/sgd_process.hpp"
 #include "tests/support/wait.hpp"
@@ -25,52 +26,13 @@ namespace {
 using namespace sg::test;
 using namespace std::chrono_literals;
 
-sgd_options quick_sgd() {
-  sgd_options o;
-  o.extra_args = {"--drain-grace", "0"};
-  return o;
-}
-
-std::string to_text(const rapidjson::Value& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  v.Accept(w);
-  return std::string(buf.GetString(), buf.GetSize());
-}
-
-// Order-independent text of a JSON value without the per-controller runtime fields (health
-// status, counters, last check), which are not part of the durable registry.
-std::string canon(const rapidjson::Value& v) {
-  static const std::set<std::string> runtime = {"status", "consecutiveFailures", "inFlight",
-                                                "requests", "lastCheck", "nodeCounts"};
-  if (v.IsObject()) {
-    std::map<std::string, std::string> m;
-    for (auto& e : v.GetObject()) {
-      std::string k(e.name.GetString(), e.name.GetStringLength());
-      if (!runtime.count(k)) m[k] = canon(e.value);
-    }
-    std::string out = "{";
-    for (auto& [k, s] : m) out += "\"" + k + "\":" + s + ",";
-    return out + "}";
-  }
-  if (v.IsArray()) {
-    std::vector<std::string> parts;
-    for (auto& e : v.GetArray()) parts.push_back(canon(e));
-    std::sort(parts.begin(), parts.end());
-    std::string out = "[";
-    for (auto& p : parts) out += p + ",\n";
-    return out + "]";
-  }
-  return to_text(v);
-}
-
 // The durable registry as the API shows it: the group list, each group, each group's nodes.
 std::string registry_text(const sgd_instance& sgd) {
   auto list = sgd.admin("GET", "/api/server-groups");
   auto d = json(list);
   if (list.status != 200 || d.HasParseError() || !d.IsObject() || !d.HasMember("groups"))
     return "<list failed: " + std::to_string(list.status) + " " + list.body + ">";
-  std::string out = canon(d) + "\n";
+  std::string out = canon(d, ",\n") + "\n";
   std::vector<std::string> names;
   for (auto& g : d["groups"].GetArray()) names.emplace_back(g["name"].GetString());
   std::sort(names.begin(), names.end());
@@ -79,7 +41,7 @@ std::string registry_text(const sgd_instance& sgd) {
       auto g = sgd.admin("GET", target);
       auto gd = json(g);
       out += target + " " + std::to_string(g.status) + ": " +
-             (gd.HasParseError() ? "<" + g.body + ">" : canon(gd)) + "\n";
+             (gd.HasParseError() ? "<" + g.body + ">" : canon(gd, ",\n")) + "\n";
     }
   }
   return out;
@@ -89,12 +51,6 @@ std::string str_of(const http_result& r, const char* k) {
   auto d = json(r);
   if (!d.IsObject() || !d.HasMember(k) || !d[k].IsString()) return "<no " + std::string(k) + ">";
   return d[k].GetString();
-}
-
-std::string registration(const std::string& name, const std::string& base_url,
-                         const std::string& extra = "") {
-  return "{\"name\":\"" + name + "\",\"baseUrl\":\"" + base_url + "\"" +
-         (extra.empty() ? "" : "," + extra) + "}";
 }
 
 // Builds a registry with every kind of write; returns the nodeId of the deleted node.
@@ -108,19 +64,20 @@ populated populate(const sgd_instance& sgd) {
                     R"("timeoutMs":100,"unhealthyAfter":5,"healthyAfter":2}})")
               .status == 201);
   for (int i = 1; i <= 4; ++i) {
-    auto r = sgd.admin("POST", "/api/server-groups/alpha/nodes",
-                       registration("n" + std::to_string(i), "http://127.0.0.1:1/n" + std::to_string(i),
-                                    "\"weight\":" + std::to_string(10 * i) +
-                                        ",\"metadata\":{\"region\":\"r" + std::to_string(i) +
-                                        "\",\"gpu\":\"A100\"}"));
+    auto r = sgd.admin(
+        "POST", "/api/server-groups/alpha/nodes",
+        registration_body("n" + std::to_string(i), "http://127.0.0.1:1/n" + std::to_string(i),
+                          "\"weight\":" + std::to_string(10 * i) + ",\"metadata\":{\"region\":\"r" +
+                              std::to_string(i) + "\",\"gpu\":\"A100\"}"));
     REQUIRE(r.status == 201);
   }
-  auto r = sgd.admin("POST", "/api/server-groups/beta/nodes",
-                     registration("b1", "https://127.0.0.1:1", R"("healthUrl":"https://127.0.0.1:1/hz")"));
+  auto r = sgd.admin(
+      "POST", "/api/server-groups/beta/nodes",
+      registration_body("b1", "https://127.0.0.1:1", R"("healthUrl":"https://127.0.0.1:1/hz")"));
   REQUIRE(r.status == 201);
   // Update by re-registration.
   r = sgd.admin("POST", "/api/server-groups/alpha/nodes",
-                registration("n1", "http://127.0.0.1:1/n1-moved", R"("weight":11)"));
+                registration_body("n1", "http://127.0.0.1:1/n1-moved", R"("weight":11)"));
   REQUIRE(r.status == 200);
   r = sgd.admin("GET", "/api/server-groups/alpha/nodes");
   auto d = json(r);
@@ -202,11 +159,12 @@ TEST_CASE("foundation: kill -9 during a stream of registrations loses no acknowl
   auto writer = [&](std::string group, std::string prefix) {
     for (int i = 0; !killed.load() && i < 100000; ++i) {
       auto name = prefix + std::to_string(i);
-      auto r = sgd.admin("POST", "/api/server-groups/" + group + "/nodes",
-                         registration(name, "http://127.0.0.1:1/" + name,
+      auto r =
+          sgd.admin("POST", "/api/server-groups/" + group + "/nodes",
+                    registration_body(name, "http://127.0.0.1:1/" + name,
                                       "\"weight\":" + std::to_string(1 + i % 1000) +
                                           ",\"metadata\":{\"i\":\"" + std::to_string(i) + "\"}"),
-                         {}, 3s);
+                    {}, 3s);
       if (r.status == 201 || r.status == 200) {
         std::lock_guard<std::mutex> lock(mu);
         acked[group].push_back(name);
@@ -276,7 +234,8 @@ TEST_CASE("foundation: garbage after the journal's last record is dropped with a
   check_populated(sgd, p);
 
   // New writes land after the good records (the tail was cut), and survive kill -9.
-  auto r = sgd.admin("POST", "/api/server-groups/alpha/nodes", registration("after", "http://127.0.0.1:1"));
+  auto r = sgd.admin("POST", "/api/server-groups/alpha/nodes",
+                     registration_body("after", "http://127.0.0.1:1"));
   REQUIRE(r.status == 201);
   const std::string after = registry_text(sgd);
   sgd.kill9();
@@ -292,7 +251,7 @@ TEST_CASE("foundation: a journal whose last record is cut short loses only that 
   const std::string before = registry_text(sgd);
   // The last write: one node record in an existing group; its record is then torn.
   auto last = sgd.admin("POST", "/api/server-groups/alpha/nodes",
-                        registration("torn", "http://127.0.0.1:1", R"("metadata":{"k":"v"})"));
+                        registration_body("torn", "http://127.0.0.1:1", R"("metadata":{"k":"v"})"));
   REQUIRE(last.status == 201);
   const std::string torn_id = str_of(last, "nodeId");
   REQUIRE(sgd.stop().value_or(-1) == 0);
@@ -314,7 +273,8 @@ TEST_CASE("foundation: a journal whose last record is cut short loses only that 
   CHECK(sgd.admin("GET", "/api/server-groups/alpha/nodes/" + torn_id).status == 404);
 
   // Registering it again works and sticks.
-  REQUIRE(sgd.admin("POST", "/api/server-groups/alpha/nodes", registration("torn", "http://127.0.0.1:1"))
+  REQUIRE(sgd.admin("POST", "/api/server-groups/alpha/nodes",
+                    registration_body("torn", "http://127.0.0.1:1"))
               .status == 201);
   sgd.kill9();
   sgd.restart();

@@ -1,6 +1,7 @@
 // Foundation: the admin API's happy paths against the real sgd binary — registration (upsert,
 // defaults, health-checked status), group CRUD, node CRUD, drain/activate, ping and controller
 // drain.
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/sgd_process.hpp"
 #include "tests/support/test_node.hpp"
@@ -16,19 +17,6 @@ namespace {
 
 using namespace sg::test;
 using namespace std::chrono_literals;
-
-sgd_options quick_sgd() {
-  sgd_options o;
-  o.extra_args = {"--drain-grace", "0"};
-  return o;
-}
-
-std::string to_text(const rapidjson::Value& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  v.Accept(w);
-  return std::string(buf.GetString(), buf.GetSize());
-}
 
 bool has(const rapidjson::Value& v, const char* k) { return v.IsObject() && v.HasMember(k); }
 
@@ -56,27 +44,6 @@ rapidjson::Document obj(const http_result& r) {
   return d;
 }
 
-// "" when r is a `status` answer with a {"error":{"code","message"}} body.
-std::string error_problem(const http_result& r, int status) {
-  if (!r.ok()) return "transport error: " + r.error;
-  if (r.status != status)
-    return "status " + std::to_string(r.status) + " (want " + std::to_string(status) + "): " + r.body;
-  auto d = json(r);
-  if (d.HasParseError() || !d.IsObject() || !d.HasMember("error") || !d["error"].IsObject())
-    return "no error object: " + r.body;
-  auto& e = d["error"];
-  if (!e.HasMember("code") || !e["code"].IsString() || e["code"].GetStringLength() == 0)
-    return "no error.code: " + r.body;
-  if (!e.HasMember("message") || !e["message"].IsString()) return "no error.message: " + r.body;
-  return "";
-}
-
-std::string registration(const std::string& name, const std::string& base_url,
-                         const std::string& extra = "") {
-  return "{\"name\":\"" + name + "\",\"baseUrl\":\"" + base_url + "\"" +
-         (extra.empty() ? "" : "," + extra) + "}";
-}
-
 const rapidjson::Value* find_group(const rapidjson::Document& list, const std::string& name) {
   if (!list.IsObject() || !list.HasMember("groups") || !list["groups"].IsArray()) return nullptr;
   for (auto& g : list["groups"].GetArray())
@@ -92,9 +59,10 @@ TEST_CASE("foundation: registering a node answers 201 healthy, again 200 with th
   sgd_instance sgd(quick_sgd());
   const std::string base = node.base_url();
 
-  auto r = sgd.admin("POST", "/api/server-groups/inference-cluster/nodes",
-                     registration("ai-node-01", base,
-                                  "\"weight\":5,\"metadata\":{\"gpu\":\"A100\",\"region\":\"eastus\"}"));
+  auto r = sgd.admin(
+      "POST", "/api/server-groups/inference-cluster/nodes",
+      registration_body("ai-node-01", base,
+                        "\"weight\":5,\"metadata\":{\"gpu\":\"A100\",\"region\":\"eastus\"}"));
   REQUIRE(r.status == 201);
   auto n = obj(r);
   INFO(r.body);
@@ -121,8 +89,9 @@ TEST_CASE("foundation: registering a node answers 201 healthy, again 200 with th
   CHECK(str_of(gd, "strategy") == "least_connections");
 
   // Same name again: an update, 200, same nodeId, new values.
-  r = sgd.admin("POST", "/api/server-groups/inference-cluster/nodes",
-                registration("ai-node-01", base, "\"weight\":7,\"metadata\":{\"gpu\":\"H100\"}"));
+  r = sgd.admin(
+      "POST", "/api/server-groups/inference-cluster/nodes",
+      registration_body("ai-node-01", base, "\"weight\":7,\"metadata\":{\"gpu\":\"H100\"}"));
   REQUIRE(r.status == 200);
   auto n2 = obj(r);
   CHECK(str_of(n2, "nodeId") == id);
@@ -139,8 +108,8 @@ TEST_CASE("foundation: registering a node answers 201 healthy, again 200 with th
   // Weight defaults to 1, metadata to {}; an explicit healthUrl is kept. A node whose health
   // URL does not answer registers anyway, as unhealthy.
   r = sgd.admin("POST", "/api/server-groups/inference-cluster/nodes",
-                registration("closed-port", "http://127.0.0.1:1/v1",
-                             "\"healthUrl\":\"http://127.0.0.1:1/custom/health\""));
+                registration_body("closed-port", "http://127.0.0.1:1/v1",
+                                  "\"healthUrl\":\"http://127.0.0.1:1/custom/health\""));
   REQUIRE(r.status == 201);
   auto n3 = obj(r);
   CHECK(int_of(n3, "weight") == 1);
@@ -150,20 +119,21 @@ TEST_CASE("foundation: registering a node answers 201 healthy, again 200 with th
   CHECK(str_of(n3, "nodeId") != id);
 
   r = sgd.admin("POST", "/api/server-groups/inference-cluster/nodes",
-                registration("closed-default", "http://127.0.0.1:1/v1"));
+                registration_body("closed-default", "http://127.0.0.1:1/v1"));
   REQUIRE(r.status == 201);
   CHECK(str_of(obj(r), "healthUrl") == "http://127.0.0.1:1/v1/health");
 
   // Weight bounds are inclusive; a name of 128 characters is fine.
   const std::string long_name(128, 'n');
   r = sgd.admin("POST", "/api/server-groups/inference-cluster/nodes",
-                registration(long_name, "http://127.0.0.1:1", "\"weight\":1000"));
+                registration_body(long_name, "http://127.0.0.1:1", "\"weight\":1000"));
   REQUIRE(r.status == 201);
   CHECK(int_of(obj(r), "weight") == 1000);
   CHECK(str_of(obj(r), "name") == long_name);
 
   // The same name in another group is another node.
-  r = sgd.admin("POST", "/api/server-groups/other.group_1/nodes", registration("ai-node-01", base));
+  r = sgd.admin("POST", "/api/server-groups/other.group_1/nodes",
+                registration_body("ai-node-01", base));
   REQUIRE(r.status == 201);
   CHECK(str_of(obj(r), "nodeId") != id);
   CHECK(str_of(obj(r), "groupName") == "other.group_1");
@@ -233,16 +203,18 @@ TEST_CASE("foundation: group CRUD: PUT creates then updates keeping omitted fiel
   r = sgd.admin("PUT", "/api/server-groups/g1",
                 R"({"healthCheck":{"intervalMs":200,"timeoutMs":100,"healthyAfter":1}})");
   REQUIRE(r.status == 200);
-  r = sgd.admin("POST", "/api/server-groups/g1/nodes", registration("up", node.base_url()));
+  r = sgd.admin("POST", "/api/server-groups/g1/nodes", registration_body("up", node.base_url()));
   REQUIRE(r.status == 201);
   {
     INFO(r.body);
     CHECK(str_of(obj(r), "status") == "healthy");
   }
-  r = sgd.admin("POST", "/api/server-groups/g1/nodes", registration("down", "http://127.0.0.1:1"));
+  r = sgd.admin("POST", "/api/server-groups/g1/nodes",
+                registration_body("down", "http://127.0.0.1:1"));
   REQUIRE(r.status == 201);
   CHECK(str_of(obj(r), "status") == "unhealthy");
-  r = sgd.admin("POST", "/api/server-groups/g1/nodes", registration("drained", node.base_url()));
+  r = sgd.admin("POST", "/api/server-groups/g1/nodes",
+                registration_body("drained", node.base_url()));
   REQUIRE(r.status == 201);
   const std::string drained_id = str_of(obj(r), "nodeId");
   REQUIRE(sgd.admin("POST", "/api/server-groups/g1/nodes/" + drained_id + "/drain").status == 200);
@@ -305,11 +277,13 @@ TEST_CASE("foundation: node CRUD: list, get, patch, drain, activate, delete", "[
   sgd_instance sgd(quick_sgd());
   REQUIRE(sgd.admin("PUT", "/api/server-groups/pool",
                     R"({"healthCheck":{"intervalMs":200,"timeoutMs":100}})").status == 201);
-  auto r = sgd.admin("POST", "/api/server-groups/pool/nodes",
-                     registration("a", node.base_url(), R"("weight":2,"metadata":{"zone":"z1"})"));
+  auto r =
+      sgd.admin("POST", "/api/server-groups/pool/nodes",
+                registration_body("a", node.base_url(), R"("weight":2,"metadata":{"zone":"z1"})"));
   REQUIRE(r.status == 201);
   const std::string a = str_of(obj(r), "nodeId");
-  r = sgd.admin("POST", "/api/server-groups/pool/nodes", registration("b", "http://127.0.0.1:1"));
+  r = sgd.admin("POST", "/api/server-groups/pool/nodes",
+                registration_body("b", "http://127.0.0.1:1"));
   REQUIRE(r.status == 201);
   const std::string b = str_of(obj(r), "nodeId");
 
@@ -362,7 +336,7 @@ TEST_CASE("foundation: node CRUD: list, get, patch, drain, activate, delete", "[
       3s));
   CHECK(str_of(obj(sgd.admin("GET", "/api/server-groups/pool/nodes/" + a)), "status") == "draining");
   // Registering the same node again does not undo an operator's drain.
-  r = sgd.admin("POST", "/api/server-groups/pool/nodes", registration("a", node.base_url()));
+  r = sgd.admin("POST", "/api/server-groups/pool/nodes", registration_body("a", node.base_url()));
   REQUIRE(r.status == 200);
   CHECK(str_of(obj(r), "status") == "draining");
 
@@ -430,7 +404,8 @@ TEST_CASE("foundation: a registration whose first check passes is healthy even w
   REQUIRE(sgd.admin("PUT", "/api/server-groups/ha2",
                     R"({"healthCheck":{"intervalMs":5000,"timeoutMs":1000,"healthyAfter":2}})")
               .status == 201);
-  auto r = sgd.admin("POST", "/api/server-groups/ha2/nodes", registration("n", node.base_url()));
+  auto r =
+      sgd.admin("POST", "/api/server-groups/ha2/nodes", registration_body("n", node.base_url()));
   REQUIRE(r.status == 201);
   INFO(r.body);
   CHECK(str_of(obj(r), "status") == "healthy");

@@ -1,6 +1,7 @@
 // Foundation: bad input against the real sgd binary — every bad request gets a 4xx with a JSON
 // error naming the field or offset, changes nothing, never a 500 or a crash; malformed HTTP and
 // stalled clients do not hurt other callers.
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/sgd_process.hpp"
 #include "tests/support/wait.hpp"
@@ -21,45 +22,6 @@ namespace {
 using namespace sg::test;
 using namespace std::chrono_literals;
 
-sgd_options quick_sgd() {
-  sgd_options o;
-  o.extra_args = {"--drain-grace", "0"};
-  return o;
-}
-
-std::string to_text(const rapidjson::Value& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  v.Accept(w);
-  return std::string(buf.GetString(), buf.GetSize());
-}
-
-// Order-independent text of a JSON value without the per-controller runtime fields (health
-// status, counters, last check), so that two reads of the same registry compare equal.
-std::string canon(const rapidjson::Value& v) {
-  static const std::set<std::string> runtime = {"status", "consecutiveFailures", "inFlight",
-                                                "requests", "lastCheck", "nodeCounts"};
-  if (v.IsObject()) {
-    std::map<std::string, std::string> m;
-    for (auto& e : v.GetObject()) {
-      std::string k(e.name.GetString(), e.name.GetStringLength());
-      if (!runtime.count(k)) m[k] = canon(e.value);
-    }
-    std::string out = "{";
-    for (auto& [k, s] : m) out += "\"" + k + "\":" + s + ",";
-    return out + "}";
-  }
-  if (v.IsArray()) {
-    std::vector<std::string> parts;
-    for (auto& e : v.GetArray()) parts.push_back(canon(e));
-    std::sort(parts.begin(), parts.end());
-    std::string out = "[";
-    for (auto& p : parts) out += p + ",";
-    return out + "]";
-  }
-  return to_text(v);
-}
-
 // The registry as the API shows it: the group list plus every group with its nodes.
 std::string registry_text(const sgd_instance& sgd) {
   auto list = sgd.admin("GET", "/api/server-groups");
@@ -76,25 +38,6 @@ std::string registry_text(const sgd_instance& sgd) {
     out += n + ": " + (gd.HasParseError() ? "<" + g.body + ">" : canon(gd)) + "\n";
   }
   return out;
-}
-
-// "" when r is a `status` answer with a {"error":{"code","message"}} body whose message
-// contains `needle`.
-std::string error_problem(const http_result& r, int status, const std::string& needle = "") {
-  if (!r.ok()) return "transport error: " + r.error;
-  if (r.status != status)
-    return "status " + std::to_string(r.status) + " (want " + std::to_string(status) + "): " + r.body;
-  auto d = json(r);
-  if (d.HasParseError() || !d.IsObject() || !d.HasMember("error") || !d["error"].IsObject())
-    return "no error object: " + r.body;
-  auto& e = d["error"];
-  if (!e.HasMember("code") || !e["code"].IsString() || e["code"].GetStringLength() == 0)
-    return "no error.code: " + r.body;
-  if (!e.HasMember("message") || !e["message"].IsString()) return "no error.message: " + r.body;
-  std::string msg = e["message"].GetString();
-  if (!needle.empty() && msg.find(needle) == std::string::npos)
-    return "message does not name '" + needle + "': " + msg;
-  return "";
 }
 
 struct bad_call {

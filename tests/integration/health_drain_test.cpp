@@ -23,8 +23,8 @@ TEST_CASE("health: a node whose health answers 418 drains, and comes back on a 2
   sgd_instance sgd;
   const std::string g = "health-418";
   put_group(sgd, g, group_body());
-  auto na = add_node(sgd, g, a);
-  add_node(sgd, g, b);
+  auto na = register_node(sgd, g, a);
+  register_node(sgd, g, b);
 
   a.set_health(418);
   REQUIRE(wait_status(sgd, g, na.id, "draining"));
@@ -56,8 +56,8 @@ TEST_CASE("health: operator drain lets an in-flight request finish, then node.dr
   sgd_instance sgd;
   const std::string g = "health-drain";
   put_group(sgd, g, group_body());
-  auto na = add_node(sgd, g, a, R"({"id":"a"})");
-  add_node(sgd, g, b, R"({"id":"b"})");
+  auto na = register_node(sgd, g, a, node_fields(1, R"({"id":"a"})"));
+  register_node(sgd, g, b, node_fields(1, R"({"id":"b"})"));
 
   auto t0 = now_ms();
   auto slow = start_slow(sgd, g, a, "a", 1500);
@@ -116,8 +116,8 @@ TEST_CASE("health: DELETE of a node with a request in flight: it completes, the 
   sgd_instance sgd;
   const std::string g = "health-delete";
   put_group(sgd, g, group_body());
-  auto na = add_node(sgd, g, a, R"({"id":"a"})");
-  add_node(sgd, g, b, R"({"id":"b"})");
+  auto na = register_node(sgd, g, a, node_fields(1, R"({"id":"a"})"));
+  register_node(sgd, g, b, node_fields(1, R"({"id":"b"})"));
 
   auto slow = start_slow(sgd, g, a, "a", 1500);
   auto r = sgd.admin("DELETE", "/api/server-groups/" + g + "/nodes/" + na.id);

@@ -120,8 +120,8 @@ TEST_CASE("health: alerts are raised and resolved in order on the live event str
   sgd_instance sgd;
   const std::string g = "health-events";
   put_group(sgd, g, group_body());
-  auto na = add_node(sgd, g, a);
-  auto nb = add_node(sgd, g, b);
+  auto na = register_node(sgd, g, a);
+  auto nb = register_node(sgd, g, b);
 
   // Subscribe first, then cause the transitions: they arrive live.
   std::atomic<int> seen{0};
@@ -181,7 +181,7 @@ TEST_CASE("health: --alert-webhook POSTs every event as JSON", "[health]") {
   sgd_instance sgd(o);
   const std::string g = "health-webhook";
   put_group(sgd, g, group_body());
-  auto na = add_node(sgd, g, a);
+  auto na = register_node(sgd, g, a);
   fail_and_recover(sgd, g, a, na.id);
 
   // Deliveries run concurrently: wait for all four, then order them by seq.

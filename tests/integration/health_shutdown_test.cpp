@@ -9,7 +9,7 @@ TEST_CASE("health: controller drain answers 418 on the ping and keeps serving pr
   sgd_instance sgd;
   const std::string g = "health-ctl";
   put_group(sgd, g, group_body());
-  add_node(sgd, g, a);
+  register_node(sgd, g, a);
   const std::string ping = "/api/octopusservernodes/ping";
   REQUIRE(sgd.admin("GET", ping).status == 200);
 
@@ -36,7 +36,7 @@ TEST_CASE("health: SIGTERM drains: ping 418 during the grace, the in-flight requ
   sgd_instance sgd(o);
   const std::string g = "health-term";
   put_group(sgd, g, group_body());
-  add_node(sgd, g, a);
+  register_node(sgd, g, a);
   const std::string ping = "/api/octopusservernodes/ping";
   REQUIRE(sgd.admin("GET", ping).status == 200);
 

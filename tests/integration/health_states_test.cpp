@@ -7,8 +7,8 @@ TEST_CASE("health: healthy -> degraded -> unhealthy -> healthy with 200 ms check
   sgd_instance sgd;
   const std::string g = "health-path";
   put_group(sgd, g, group_body());
-  auto na = add_node(sgd, g, a);
-  auto nb = add_node(sgd, g, b);
+  auto na = register_node(sgd, g, a);
+  auto nb = register_node(sgd, g, b);
   REQUIRE(na.status == "healthy");
   REQUIRE(nb.status == "healthy");
 
@@ -74,11 +74,11 @@ TEST_CASE("health: a node whose first check fails registers unhealthy and gets n
   sgd_instance sgd;
   const std::string g = "health-first";
   put_group(sgd, g, group_body());
-  auto na = add_node(sgd, g, a);
+  auto na = register_node(sgd, g, a);
   REQUIRE(na.status == "healthy");
 
   b.set_health(503);
-  auto nb = add_node(sgd, g, b);
+  auto nb = register_node(sgd, g, b);
   REQUIRE(nb.status == "unhealthy");
   auto d = get_node(sgd, g, nb.id);
   CHECK(d.status == "unhealthy");
@@ -101,7 +101,7 @@ TEST_CASE("health: a node whose first check fails registers unhealthy and gets n
   // A node nobody listens on: registered unhealthy with the connect error, routed once it is up.
   test_node_process c("hf-c");
   c.kill9();
-  auto nc = add_node(sgd, g, c);
+  auto nc = register_node(sgd, g, c);
   REQUIRE(nc.status == "unhealthy");
   d = get_node(sgd, g, nc.id);
   CHECK(d.check_status == 0);
@@ -116,9 +116,9 @@ TEST_CASE("health: healthyAfter=2 re-admits an unhealthy node only after two pas
   sgd_instance sgd;
   const std::string g = "health-two";
   put_group(sgd, g, group_body());
-  auto na = add_node(sgd, g, a);
+  auto na = register_node(sgd, g, a);
   REQUIRE(na.status == "healthy");
-  REQUIRE(add_node(sgd, g, b).status == "healthy");
+  REQUIRE(register_node(sgd, g, b).status == "healthy");
   put_group(sgd, g, group_body(3, 2));  // applies to running nodes
 
   a.set_health(500);
@@ -160,8 +160,8 @@ TEST_CASE("health: a refused proxied connection counts as a failed observation",
   const std::string g = "health-passive";
   // Checks every 60 s: after the registration check, only passive observations move A.
   put_group(sgd, g, group_body(3, 1, 60000));
-  auto na = add_node(sgd, g, a);
-  add_node(sgd, g, b);
+  auto na = register_node(sgd, g, a);
+  register_node(sgd, g, b);
   REQUIRE(na.status == "healthy");
 
   a.kill9();
@@ -192,7 +192,7 @@ TEST_CASE("health: a changed check interval takes effect without waiting out the
   sgd_instance sgd;
   const std::string g = "health-interval";
   put_group(sgd, g, group_body(3, 1, 60000));
-  auto na = add_node(sgd, g, a);
+  auto na = register_node(sgd, g, a);
   REQUIRE(na.status == "healthy");
   // Now check every 200 ms; a failing node should be seen within a few intervals.
   put_group(sgd, g, group_body(3, 1, 200));
@@ -206,7 +206,7 @@ TEST_CASE("health: with healthyAfter=2 a first check that passes still registers
   sgd_instance sgd;
   const std::string g = "health-two-reg";
   put_group(sgd, g, group_body(3, 2));
-  auto na = add_node(sgd, g, a);
+  auto na = register_node(sgd, g, a);
   CHECK(na.status == "healthy");
   REQUIRE(call(sgd, g) == "h2r-a");
 }

@@ -1,6 +1,7 @@
 #pragma once
-// Shared by the [health] integration tests: group settings, node registration, status polling,
+// Shared by the [health] integration tests: group settings, status polling,
 // request counting and an SSE event reader against a real sgd and real test nodes.
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/sgd_process.hpp"
 #include "tests/support/test_node.hpp"
@@ -30,34 +31,6 @@ using namespace std::chrono_literals;
   return R"({"strategy":"round_robin","healthCheck":{"intervalMs":)" + std::to_string(interval_ms) +
          R"(,"timeoutMs":100,"unhealthyAfter":)" + std::to_string(unhealthy_after) +
          R"(,"healthyAfter":)" + std::to_string(healthy_after) + "}}";
-}
-
-[[maybe_unused]] void put_group(const sgd_instance& s, const std::string& g,
-                                const std::string& body) {
-  auto r = s.admin("PUT", "/api/server-groups/" + g, body);
-  INFO("PUT group " << g << ": " << r.status << " " << r.body << r.error);
-  REQUIRE((r.status == 200 || r.status == 201));
-}
-
-struct registration {
-  std::string id;
-  std::string status;
-};
-
-// Registers `n` (REQUIREs 201); returns its nodeId and the status the registration answered.
-[[maybe_unused]] registration add_node(const sgd_instance& s, const std::string& g,
-                                       const test_node_process& n,
-                                       const std::string& metadata = "{}") {
-  auto body = R"({"name":")" + n.name() + R"(","baseUrl":")" + n.base_url() +
-              R"(","weight":1,"metadata":)" + metadata + "}";
-  auto r = s.admin("POST", "/api/server-groups/" + g + "/nodes", body);
-  INFO("register " << n.name() << ": " << r.status << " " << r.body << r.error);
-  REQUIRE(r.status == 201);
-  auto d = json(r);
-  REQUIRE(d.IsObject());
-  REQUIRE(d.HasMember("nodeId"));
-  REQUIRE(d.HasMember("status"));
-  return {d["nodeId"].GetString(), d["status"].GetString()};
 }
 
 struct node_info {

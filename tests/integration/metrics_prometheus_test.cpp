@@ -1,6 +1,7 @@
 // Metrics: sgd's /metrics (admin listener) checked three ways: promtool's exposition linter on
 // a live body, exact counter movements for a known amount of traffic, and a real Prometheus
 // scraping sgd on loopback (with the shipped alert rules loaded).
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
@@ -29,25 +30,6 @@ using namespace sg::test;
 
 // Health checks slow enough that they never flap while the test runs.
 constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":1000})";
-
-void put_group(const sgd_instance& s, const std::string& g, const std::string& fields) {
-  auto r = s.admin("PUT", "/api/server-groups/" + g, "{" + fields + "}");
-  INFO("PUT group " << g << ": " << r.status << " " << r.body << r.error);
-  REQUIRE((r.status == 200 || r.status == 201));
-}
-
-// Registers a node and REQUIREs it healthy at once; returns its nodeId.
-std::string add_node(const sgd_instance& s, const std::string& g, const test_node_process& n) {
-  auto body = R"({"name":")" + n.name() + R"(","baseUrl":")" + n.base_url() +
-              R"(","weight":1,"metadata":{}})";
-  auto r = s.admin("POST", "/api/server-groups/" + g + "/nodes", body);
-  INFO("register " << n.name() << ": " << r.status << " " << r.body << r.error);
-  REQUIRE(r.status == 201);
-  auto d = json(r);
-  REQUIRE(d.IsObject());
-  REQUIRE(std::string(d["status"].GetString()) == "healthy");
-  return d["nodeId"].GetString();
-}
 
 // ---- A small parser for the Prometheus text exposition format (0.0.4). ----
 struct sample {
@@ -193,21 +175,6 @@ std::string url_encode(const std::string& s) {
   return out;
 }
 
-// Removes a directory tree on scope exit (declare it before the processes using the dir).
-struct dir_guard {
-  std::string path;
-  ~dir_guard() {
-    std::error_code ec;
-    if (!path.empty()) std::filesystem::remove_all(path, ec);
-  }
-};
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  REQUIRE(out.good());
-}
-
 }  // namespace
 
 TEST_CASE("live /metrics passes promtool check metrics", "[metrics]") {
@@ -218,13 +185,13 @@ TEST_CASE("live /metrics passes promtool check metrics", "[metrics]") {
   }
   sgd_instance sgd;
   test_node_process a("lint-a");
-  put_group(sgd, "lint", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
+  put_group_fields(sgd, "lint", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
   add_node(sgd, "lint", a);
   REQUIRE(sgd.proxy("GET", "/groups/lint/x").status == 200);  // every family has samples
 
   auto r = request("GET", sgd.admin_port(), "/metrics");
   REQUIRE(r.status == 200);
-  dir_guard tmp{make_temp_dir("sgd-metrics-lint")};
+  temp_dir tmp{"sgd-metrics-lint"};
   auto file = tmp.path + "/metrics.txt";
   write_file(file, r.body);
 
@@ -240,7 +207,7 @@ TEST_CASE("live /metrics passes promtool check metrics", "[metrics]") {
 TEST_CASE("metrics move by exactly the traffic sent", "[metrics]") {
   sgd_instance sgd;
   test_node_process a("mx-a"), b("mx-b");
-  put_group(sgd, "mx", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
+  put_group_fields(sgd, "mx", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
   auto id_a = add_node(sgd, "mx", a);
   auto id_b = add_node(sgd, "mx", b);
 
@@ -333,10 +300,10 @@ TEST_CASE("a real Prometheus scrapes sgd and sees its traffic", "[metrics]") {
   }
   sgd_instance sgd;
   test_node_process a("prom-a");
-  put_group(sgd, "prom", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
+  put_group_fields(sgd, "prom", std::string(R"("strategy":"round_robin",)") + kSteadyHealth);
   auto id_a = add_node(sgd, "prom", a);
 
-  dir_guard tmp{make_temp_dir("sgd-prometheus")};
+  temp_dir tmp{"sgd-prometheus"};
   auto rules = std::filesystem::path(TEST_SOURCE_DIR).parent_path() / "deploy/prometheus/alerts.yml";
   REQUIRE(std::filesystem::exists(rules));
   auto config = tmp.path + "/prom.yml";

@@ -2,6 +2,7 @@
 // one-line error messages (401, 404, unreachable, usage).
 // Built only once integration_tests links sg_client (see tests/CMakeLists.txt).
 #if __has_include(<sgd/client/server_group_client.hpp>)
+#include "tests/support/admin_helpers.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
@@ -52,21 +53,9 @@ run_result sgctl(const sgd_instance& s, std::vector<std::string> args,
   return sgctl(all);
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    auto j = text.find('\n', i);
-    if (j == std::string::npos) j = text.size();
-    out.push_back(text.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
 // The line starting with `prefix`, "" if none.
 std::string line_with(const std::string& text, const std::string& prefix) {
-  for (auto& l : lines_of(text))
+  for (auto& l : lines_of(text, true))
     if (l.rfind(prefix, 0) == 0) return l;
   return {};
 }

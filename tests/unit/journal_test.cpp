@@ -1,5 +1,7 @@
 #include "cluster/journal.hpp"
 
+#include "tests/unit/temp_dir.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
@@ -16,18 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "sgd-journal-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using sg::test::temp_dir;
 
 struct opened {
   std::string error;
@@ -62,7 +53,7 @@ using strings = std::vector<std::string>;
 }  // namespace
 
 TEST_CASE("journal: append then reopen replays entries in order", "[journal]") {
-  temp_dir dir;
+  temp_dir dir{"sgd-journal"};
   auto path = dir.path + "/j";
   {
     journal j;
@@ -84,7 +75,7 @@ TEST_CASE("journal: append then reopen replays entries in order", "[journal]") {
 }
 
 TEST_CASE("journal: a damaged tail is cut off and the journal stays usable", "[journal]") {
-  temp_dir dir;
+  temp_dir dir{"sgd-journal"};
   auto path = dir.path + "/j";
   {
     journal j;
@@ -147,7 +138,7 @@ TEST_CASE("journal: a damaged tail is cut off and the journal stays usable", "[j
 }
 
 TEST_CASE("journal: a foreign file is refused with an error naming it", "[journal]") {
-  temp_dir dir;
+  temp_dir dir{"sgd-journal"};
   auto path = dir.path + "/not-a-journal";
   SECTION("bad magic") { write_all(path, "NOTSGDJ!" + std::string(32, 'x')); }
   SECTION("shorter than the magic") { write_all(path, "SGD"); }
@@ -161,7 +152,7 @@ TEST_CASE("journal: a foreign file is refused with an error naming it", "[journa
 }
 
 TEST_CASE("journal: rewrite replaces the contents atomically", "[journal]") {
-  temp_dir dir;
+  temp_dir dir{"sgd-journal"};
   auto path = dir.path + "/j";
   journal j;
   REQUIRE(open_journal(j, path).error.empty());

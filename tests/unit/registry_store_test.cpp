@@ -2,6 +2,8 @@
 
 #include "metrics/log.hpp"
 
+#include "tests/unit/temp_dir.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -17,21 +19,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "sgd-store-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using sg::test::temp_dir;
 
 struct fixture {
-  temp_dir dir;
+  temp_dir dir{"sgd-store"};
   std::shared_ptr<uint64_t> now_ms = std::make_shared<uint64_t>(1'700'000'000'000ull);
   uint64_t compact_min_bytes = 4u << 20;
   uint64_t tombstone_ttl_ms = 24ull * 3600 * 1000;
