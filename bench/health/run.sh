@@ -85,7 +85,7 @@ awk -v cpu="$cpu" -v wall="$wall" -v c0="$c0" -v c1="$c1" -v n="$NODES" -v iv="$
   printf "%-34s %12.0f\n", "checks per second (expected)", n * 1000 / iv
   printf "%-34s %12.0f\n", "checks per second (measured)", rate
   printf "%-34s %11.1f%%\n", "sgd CPU share (of one core)", 100 * cpu / wall
-  printf "%-34s %12.1f\n", "sgd CPU us per check", rate > 0 ? 1e6 * cpu / wall / rate : 0
+  printf "%-34s %12.1f\n", "sgd CPU us per check", (rate > 0 ? 1e6 * cpu / wall / rate : 0)
   printf "%-34s %9.1f MiB\n", "sgd RSS, no nodes", re / 1024
   printf "%-34s %9.1f MiB\n", "sgd RSS, all nodes checked", rf / 1024
   printf "%-34s %9.1f KiB\n", "RSS per node", (rf - re) / n
