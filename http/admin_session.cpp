@@ -13,6 +13,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <charconv>
 
 namespace sg::http {
@@ -89,8 +90,19 @@ asio::awaitable<void> admin_session(tcp::socket sock, std::shared_ptr<admin_api>
     auto [wec, wn] = co_await bhttp::async_write(stream, res, tuple_awaitable);
     if (wec || !res.keep_alive()) break;
   }
+  // Lingering close: after an early answer (413, 400) the client may still be sending its body;
+  // closing at once would reset the connection before it reads the answer. Read and discard
+  // for a moment (bounded: 1 s, 8 MiB) after saying we are done.
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  std::vector<char> sink(16 * 1024);
+  size_t drained = 0;
+  stream.expires_after(1s);
+  while (drained < (8u << 20)) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), tuple_awaitable);
+    if (ec) break;
+    drained += n;
+  }
 }
 
 }  // namespace sg::http
