@@ -7,11 +7,7 @@
 
 namespace sg {
 
-namespace {
-constexpr size_t backlog = 1024;
-}
-
-caf::behavior event_hub(caf::stateful_actor<event_hub_state>* self) {
+caf::behavior event_hub(caf::stateful_actor<event_hub_state>* self, size_t backlog) {
   self->set_default_handler(caf::drop);
   return {
       [=](event_atom, event& e) {

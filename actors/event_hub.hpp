@@ -30,7 +30,9 @@ struct event_hub_state {
 
 // Messages: (event_atom, event) publish; (subscribe_atom, event_sink_ptr, uint64 since_seq) ->
 // uint64 id, replays backlog events newer than since_seq; (unsubscribe_atom, uint64 id).
-caf::behavior event_hub(caf::stateful_actor<event_hub_state>* self);
+// `backlog`: events kept for late subscribers (an argument also keeps CAF 0.17 off its
+// argument-less spawn path, which UBSan flags).
+caf::behavior event_hub(caf::stateful_actor<event_hub_state>* self, size_t backlog);
 
 }  // namespace sg
 

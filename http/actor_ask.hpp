@@ -29,7 +29,9 @@ boost::asio::awaitable<caf::expected<T>> ask(caf::actor_system& sys, caf::actor 
       auto ex = asio::get_associated_executor(*h);
       asio::post(ex, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
     };
-    sys.spawn([=](caf::event_based_actor* self) {
+    // The unused int: CAF 0.17 binds a null tuple pointer for a spawn without arguments (UBSan
+    // "reference binding to null pointer"); one argument avoids that path.
+    sys.spawn([=](caf::event_based_actor* self, int) {
       if constexpr (std::is_same_v<T, no_reply>) {
         self->request(dest, timeout, xs...)
             .then([=]() { finish(no_reply{}); }, [=](caf::error& e) { finish(std::move(e)); });
@@ -38,7 +40,7 @@ boost::asio::awaitable<caf::expected<T>> ask(caf::actor_system& sys, caf::actor 
             .then([=](T& r) { finish(std::move(r)); },
                   [=](caf::error& e) { finish(std::move(e)); });
       }
-    });
+    }, 0);
   };
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(caf::expected<T>)>(
       std::move(initiate), asio::use_awaitable);

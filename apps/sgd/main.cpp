@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
   if (auto err = http::make_client_tls(opt.upstream_ca, tls); !err.empty()) return fail(err);
   auto table = std::make_shared<routing_table>();
   auto probes = std::make_shared<http::health_prober>(io, tls);
-  auto events = sys.spawn(event_hub);
+  auto events = sys.spawn(event_hub, size_t{1024});
   if (webhook) {
     auto hook = std::make_shared<http::webhook_sender>(io, *webhook, tls);
     caf::anon_send(events, subscribe_atom::value, std::static_pointer_cast<event_sink>(hook),
