@@ -33,21 +33,30 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self, std::s
   self->state.registry = std::move(registry);
   self->set_default_handler(caf::drop);
   return {
-      [=](hello_atom, const std::string&) -> caf::result<std::string> {
+      // Mutual: we answer the peer's challenge (proving we hold the secret too, so a controller
+      // never replicates into an impostor) and hand it ours.
+      [=](hello_atom, const std::string& from,
+          const std::string& challenge) -> caf::result<std::string, std::string, std::string> {
         auto n = sender_node(self);
         if (!n) return refused();
+        // A peer that says hello again without ever answering our challenge dropped the
+        // handshake after checking our proof: it holds a different secret.
+        if (self->state.nonces.count(n))
+          log::warn("peer refused: handshake abandoned, it holds a different cluster secret",
+                    {{"peer", from}, {"node", caf::to_string(n)}});
         auto nonce = random_nonce();
         self->state.nonces[n] = nonce;
-        return nonce;
+        auto& me = self->state.my_id;
+        return {nonce, me, cluster_proof(self->state.secret, challenge, me, from)};
       },
       [=](auth_atom, const std::string& from,
           const std::string& proof) -> caf::result<std::string> {
         auto n = sender_node(self);
         auto i = self->state.nonces.find(n);
         if (!n || i == self->state.nonces.end()) return refused();
-        auto expected = cluster_proof(self->state.secret, i->second, from, "");
+        auto expected = cluster_proof(self->state.secret, i->second, from, self->state.my_id);
         self->state.nonces.erase(i);
-        if (proof != expected) {
+        if (!same_proof(proof, expected)) {
           log::warn("peer refused: wrong cluster secret",
                     {{"peer", from}, {"node", caf::to_string(n)}});
           return make_error(sg_errc::unavailable, "wrong cluster secret");

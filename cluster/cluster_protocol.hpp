@@ -14,7 +14,7 @@
 
 namespace sg {
 
-using hello_atom = caf::atom_constant<caf::atom("clhello")>;    // (from_id) -> nonce
+using hello_atom = caf::atom_constant<caf::atom("clhello")>;  // (from_id, nonce) -> (nonce, id, hmac)
 using auth_atom = caf::atom_constant<caf::atom("clauth")>;      // (from_id, hmac) -> my id
 using repl_atom = caf::atom_constant<caf::atom("clrepl")>;      // (from, groups, nodes) -> applied
 using digest_atom = caf::atom_constant<caf::atom("cldigest")>;  // (digest_msg) -> repair_msg
@@ -77,5 +77,7 @@ typename Inspector::result_type inspect(Inspector& f, cluster_info& x) {
 std::string cluster_proof(const std::string& secret, const std::string& nonce,
                           const std::string& from, const std::string& to);
 std::string random_nonce();
+// Constant-time comparison of two proofs.
+bool same_proof(const std::string& a, const std::string& b);
 
 }  // namespace sg

@@ -21,29 +21,36 @@ void retry(self_ptr self) {
   st.backoff_ms = std::min(st.backoff_ms * 2, 5000);
 }
 
+void admitted(self_ptr self, caf::actor gate, const std::string& remote_id) {
+  auto& s = self->state;
+  s.gate = gate;
+  s.backoff_ms = 200;
+  self->monitor(gate);
+  log::info("peer connected", {{"peer", s.address}, {"controller", remote_id}});
+  self->send(s.registry, peer_up_atom::value, s.address, remote_id, gate);
+}
+
+// Challenge-response both ways: the peer proves the secret on our nonce before we prove it on
+// theirs; either side refuses a peer that cannot.
 void authenticate(self_ptr self, caf::actor gate) {
-  auto& st = self->state;
-  self->request(gate, 2s, hello_atom::value, st.my_id)
+  auto challenge = random_nonce();
+  self->request(gate, 2s, hello_atom::value, self->state.my_id, challenge)
       .then(
-          [=](const std::string& nonce) {
+          [=](const std::string& nonce, const std::string& remote_id, const std::string& proof) {
             auto& s = self->state;
-            auto proof = cluster_proof(s.secret, nonce, s.my_id, "");
-            self->request(gate, 2s, auth_atom::value, s.my_id, proof)
-                .then(
-                    [=](const std::string& remote_id) {
-                      auto& s2 = self->state;
-                      s2.gate = gate;
-                      s2.backoff_ms = 200;
-                      self->monitor(gate);
-                      log::info("peer connected",
-                                {{"peer", s2.address}, {"controller", remote_id}});
-                      self->send(s2.registry, peer_up_atom::value, s2.address, remote_id, gate);
-                    },
-                    [=](caf::error& e) {
-                      log::warn("peer refused us",
-                                {{"peer", self->state.address}, {"error", caf::to_string(e)}});
-                      retry(self);
-                    });
+            if (!same_proof(proof, cluster_proof(s.secret, challenge, remote_id, s.my_id))) {
+              log::warn("peer refused: it does not prove the cluster secret",
+                        {{"peer", s.address}, {"controller", remote_id}});
+              return retry(self);
+            }
+            self->request(gate, 2s, auth_atom::value, s.my_id,
+                          cluster_proof(s.secret, nonce, s.my_id, remote_id))
+                .then([=](const std::string&) { admitted(self, gate, remote_id); },
+                      [=](caf::error& e) {
+                        log::warn("peer refused us",
+                                  {{"peer", self->state.address}, {"error", caf::to_string(e)}});
+                        retry(self);
+                      });
           },
           [=](caf::error&) { retry(self); });
 }

@@ -51,14 +51,26 @@ void split(const std::vector<any_record>& records, std::vector<group_record>& gr
   }
 }
 
-caf::actor ensure_group_actor(self_ptr self, const group_spec& spec) {
+std::vector<node_spec> node_specs_of(self_ptr self, const std::string& group) {
+  std::vector<node_spec> out;
+  for (auto* n : state_of(self).nodes_of(group)) out.push_back(n->spec);
+  return out;
+}
+
+// The group's actor, spawned if needed. A new one is told every live node record of its group
+// at once: records may exist before their group does (a registration replicated ahead of it, or
+// nodes left live under a group deleted concurrently and now recreated).
+caf::actor ensure_group_actor(self_ptr self, const group_spec& spec, bool* spawned = nullptr) {
   auto& st = self->state;
   auto i = st.groups.find(spec.name);
+  if (spawned) *spawned = i == st.groups.end();
   if (i != st.groups.end()) return i->second;
   auto g =
       self->spawn(group_actor, group_actor_args{spec, st.args.table, st.args.probes,
                                                 caf::actor_cast<caf::actor>(self), st.args.events});
   st.groups.emplace(spec.name, g);
+  if (auto nodes = node_specs_of(self, spec.name); !nodes.empty())
+    self->send(g, spec_atom::value, std::move(nodes));
   return g;
 }
 
@@ -71,20 +83,36 @@ void stop_group_actor(self_ptr self, const std::string& name) {
   st.counts.erase(name);
 }
 
-// Brings a group's actor in line with the records (after a merge from a peer).
-void reconcile(self_ptr self, const std::string& name) {
+// Brings the group actors in line with records that won a merge from a peer: only what changed
+// is sent (a delta of one node costs one message, not the group's whole node list).
+void apply_merged(self_ptr self, const std::vector<any_record>& won) {
   auto& s = state_of(self);
-  auto* g = s.group(name);
-  if (!g) {
-    stop_group_actor(self, name);
-    return;
+  std::set<std::string> fresh;  // spawned here: they already got every node
+  for (auto& r : won) {
+    auto* g = std::get_if<group_record>(&r);
+    if (!g) continue;
+    auto* live = s.group(g->spec.name);
+    if (!live) {
+      stop_group_actor(self, g->spec.name);
+      continue;
+    }
+    bool spawned = false;
+    auto actor = ensure_group_actor(self, live->spec, &spawned);
+    if (spawned)
+      fresh.insert(g->spec.name);
+    else
+      self->send(actor, spec_atom::value, live->spec);
   }
-  bool existed = self->state.groups.count(name) > 0;
-  auto actor = ensure_group_actor(self, g->spec);
-  if (existed) self->send(actor, spec_atom::value, g->spec);
-  std::vector<node_spec> nodes;
-  for (auto* n : s.nodes_of(name)) nodes.push_back(n->spec);
-  self->send(actor, spec_atom::value, std::move(nodes));
+  for (auto& r : won) {
+    auto* n = std::get_if<node_record>(&r);
+    if (!n || fresh.count(n->spec.group)) continue;
+    auto i = self->state.groups.find(n->spec.group);
+    if (i == self->state.groups.end()) continue;  // its group is not live here (yet)
+    if (auto* now = s.node(n->spec.node_id); now && now->spec.group == n->spec.group)
+      self->send(i->second, spec_atom::value, now->spec);
+    else
+      self->send(i->second, node_del_atom::value, n->spec.node_id);
+  }
 }
 
 // Sends stamped records to every connected peer and calls `done(replicas)` once each has
@@ -213,14 +241,7 @@ caf::expected<uint64_t> merge_from_peer(self_ptr self, const std::vector<group_r
   std::vector<any_record> won;
   if (auto err = self->state.args.store->merge_remote(groups, nodes, won); !err.empty())
     return make_error(sg_errc::storage_failed, "merge not stored: " + err);
-  std::set<std::string> touched;
-  for (auto& r : won) {
-    if (auto* g = std::get_if<group_record>(&r))
-      touched.insert(g->spec.name);
-    else
-      touched.insert(std::get<node_record>(r).spec.group);
-  }
-  for (auto& name : touched) reconcile(self, name);
+  apply_merged(self, won);
   return static_cast<uint64_t>(won.size());
 }
 
@@ -297,10 +318,8 @@ caf::behavior registry_actor(caf::stateful_actor<registry_actor_state>* self,
   });
   // Bring every live group and node up from the replayed journal.
   auto& s = state_of(self);
-  for (auto* g : s.live_groups()) {
-    auto actor = ensure_group_actor(self, g->spec);
-    for (auto* n : s.nodes_of(g->spec.name)) self->send(actor, spec_atom::value, n->spec);
-  }
+  for (auto* g : s.live_groups()) ensure_group_actor(self, g->spec);
+  for (auto& addr : self->state.args.peers) self->state.peers[addr];  // listed before they connect
   if (!self->state.args.cluster_address.empty())
     self->delayed_send(self, self->state.args.anti_entropy_interval, ae_tick_atom::value);
 
@@ -391,9 +410,14 @@ caf::behavior registry_actor(caf::stateful_actor<registry_actor_state>* self,
         if (existing) next.admin = existing->spec.admin;  // re-registration keeps a drain in place
         std::vector<any_record> batch;
         if (!s.group(group)) {
-          group_spec fresh;  // the group is created with defaults on its first registration
+          // The group is created with defaults on its first registration. Its stamp sits just
+          // above what this controller knows of the group (a tombstone), below any fresh stamp:
+          // an implicit creation never undoes an explicit PUT or DELETE made elsewhere meanwhile.
+          group_spec fresh;
           fresh.name = group;
-          batch.push_back(group_record{fresh, {}, false});
+          auto i = s.groups().find(group);
+          stamp low{i == s.groups().end() ? 1 : i->second.st.hlc + 1, {}};
+          batch.push_back(group_record{fresh, low, false});
         }
         if (!existing || !(existing->spec == next)) batch.push_back(node_record{next, {}, false});
         write_node(self, rp, std::move(batch), std::move(next), existing == nullptr);
@@ -458,6 +482,7 @@ caf::behavior registry_actor(caf::stateful_actor<registry_actor_state>* self,
         p.controller_id = id;
         p.gate = std::move(gate);
         p.connected = true;
+        p.gate_ever = true;
         p.digest_pending = false;
         p.lagging = false;
         p.last_seen_ms = now_ms();
@@ -509,9 +534,9 @@ caf::behavior registry_actor(caf::stateful_actor<registry_actor_state>* self,
                          s.record_count()};
         for (auto& [addr, p] : st.peers)
           out.peers.push_back(peer_info{addr, p.controller_id,
-                                        !p.connected ? "disconnected"
-                                        : p.lagging  ? "lagging"
-                                                     : "connected",
+                                        p.connected  ? (p.lagging ? "lagging" : "connected")
+                                        : p.gate_ever ? "disconnected"
+                                                      : "connecting",
                                         p.last_seen_ms, p.lag_ms, p.sent, p.received, p.repairs});
         return out;
       },

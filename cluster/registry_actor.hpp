@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sg {
 
@@ -42,6 +43,7 @@ struct peer_entry {
   std::string controller_id;
   caf::actor gate;
   bool connected = false;
+  bool gate_ever = false;  // was connected once ("disconnected" vs still "connecting")
   int64_t last_seen_ms = 0;
   int64_t lag_ms = 0;
   uint64_t sent = 0, received = 0, repairs = 0;
@@ -56,6 +58,7 @@ struct registry_actor_args {
   caf::actor events;  // event hub (may be null)
   std::shared_ptr<cluster_stats> stats = std::make_shared<cluster_stats>();
   std::string cluster_address;  // "" when not clustered
+  std::vector<std::string> peers;  // configured peer addresses (listed by /api/cluster at once)
   std::chrono::milliseconds replication_timeout{1000};
   std::chrono::milliseconds anti_entropy_interval{1000};
 };

@@ -62,7 +62,13 @@ std::string registry_store::commit(std::vector<any_record> batch,
   for (auto& r : batch)
     std::visit(
         [&](auto& rec) {
-          rec.st = stamp{clock_.now(), opts_.controller_id};
+          // A caller may stamp a record low on purpose (an implicit group creation yields to
+          // any explicit write); the clock still moves past it.
+          if (rec.st.hlc == 0)
+            rec.st.hlc = clock_.now();
+          else
+            clock_.observe(rec.st.hlc);
+          rec.st.origin = opts_.controller_id;
           payloads.push_back(encode(rec));
         },
         r);

@@ -29,8 +29,8 @@ class registry_store {
                           journal_recovery& recovery);
   ~registry_store();
 
-  // Stamps each record with a fresh HLC stamp and this controller as origin, journals the batch
-  // and applies it. "" or the storage error (then nothing was applied).
+  // Stamps each record with a fresh HLC stamp (unless the caller set one) and this controller as
+  // origin, journals the batch and applies it. "" or the storage error (then nothing applied).
   std::string commit(std::vector<any_record> batch, std::vector<any_record>* stamped = nullptr);
 
   // Merges records from a peer (already stamped): the ones that win are journaled (one fsync)
