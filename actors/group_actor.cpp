@@ -38,9 +38,8 @@ void publish(self_ptr self) {
   status_counts counts;
   for (auto& [id, c] : st.children) {
     if (c.reported) counts.add(c.health.status);
-    auto base = parse_url(c.spec.base_url);
-    if (!base) continue;  // validated at registration; a journal from elsewhere may still differ
-    routed_node rn{c.spec, *base, c.reported ? c.health.status : node_status::unhealthy, c.runtime,
+    if (!c.base) continue;  // validated at registration; a journal from elsewhere may still differ
+    routed_node rn{c.spec, *c.base, c.reported ? c.health.status : node_status::unhealthy, c.runtime,
                    c.actor};
     if (routable(c)) snap->nodes.push_back(rn);
     snap->members.push_back(std::move(rn));
@@ -56,6 +55,24 @@ void publish(self_ptr self) {
   st.last_counts = counts;
   if (changed && st.args.observer)
     self->send(st.args.observer, counts_atom::value, st.args.spec.name, counts);
+}
+
+// Marks the snapshot stale; the rebuild happens once the messages queued now are handled, so a
+// burst of 10,000 first health reports costs a few rebuilds, not 10,000.
+void schedule_publish(self_ptr self) {
+  auto& st = self->state;
+  if (st.publish_pending) return;
+  st.publish_pending = true;
+  self->send(self, publish_atom::value);
+}
+
+// Answers now, or after the pending publish if one is due (the caller must find what it was
+// told in the routing snapshot).
+void answer(self_ptr self, caf::response_promise& rp, register_result r) {
+  if (self->state.publish_pending)
+    self->state.after_publish.emplace_back(std::move(rp), std::move(r));
+  else
+    rp.deliver(std::move(r));
 }
 
 void spawn_child(self_ptr self, group_child& c, bool start_healthy) {
@@ -87,6 +104,7 @@ group_child& upsert(self_ptr self, node_spec spec, bool created, bool& changed) 
   changed = inserted || !(c.spec == spec);
   if (!changed) return c;
   c.spec = std::move(spec);
+  c.base = parse_url(c.spec.base_url);
   if (inserted) {
     c.runtime = std::make_shared<node_runtime>();
     c.created = created;
@@ -94,7 +112,7 @@ group_child& upsert(self_ptr self, node_spec spec, bool created, bool& changed) 
     return c;
   }
   if (c.actor) self->send(c.actor, spec_atom::value, c.spec, st.args.spec.health);
-  publish(self);
+  schedule_publish(self);
   return c;
 }
 
@@ -144,6 +162,9 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
       c.waiting.clear();
       stop_child(self, c);
     }
+    for (auto& [rp, r] : st.after_publish)
+      rp.deliver(make_error(sg_errc::unavailable, "group " + st.args.spec.name + " was removed"));
+    st.after_publish.clear();
     st.args.table->remove(st.args.spec.name, st.owner);
     self->quit(em.reason);
   });
@@ -156,7 +177,7 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
         if (health_changed)
           for (auto& [id, c] : st.children)
             if (c.actor) self->send(c.actor, spec_atom::value, c.spec, st.args.spec.health);
-        publish(self);
+        schedule_publish(self);
       },
       [=](spec_atom, node_spec& spec) {
         bool changed = false;
@@ -175,13 +196,17 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
         for (auto& [id, c] : self->state.children)
           if (!keep.count(id)) gone.push_back(id);
         for (auto& id : gone) remove_child(self, id);
-        if (!gone.empty()) publish(self);
+        if (!gone.empty()) schedule_publish(self);
       },
       [=](node_put_atom, node_spec& spec, bool created) -> caf::result<register_result> {
         bool changed = false;
         auto& c = upsert(self, std::move(spec), created, changed);
         // Restarting, or nothing new for a node already checked: answer with what is known.
-        if (!c.actor || (!changed && c.reported)) return register_result{view_of(c), created};
+        if (!c.actor || (!changed && c.reported)) {
+          auto rp = self->make_response_promise<register_result>();
+          answer(self, rp, register_result{view_of(c), created});
+          return rp;
+        }
         // The answer waits for the node actor's next report: for a new node that is its first
         // check (so a registration says whether the node is routable), for an update the report
         // that reflects the new spec.
@@ -192,7 +217,7 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
       },
       [=](node_del_atom, const std::string& id) {
         remove_child(self, id);
-        publish(self);
+        schedule_publish(self);
       },
       [=](health_atom, const std::string& id, node_health& h) {
         auto& st = self->state;
@@ -208,9 +233,17 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
         c.reported = true;
         // Publish before answering: a caller that proxies right after its registration must find
         // the node in the snapshot.
-        if (routing_changed) publish(self);
-        for (auto& rp : c.waiting) rp.deliver(register_result{view_of(c), c.created});
+        if (routing_changed) schedule_publish(self);
+        for (auto& rp : c.waiting) answer(self, rp, register_result{view_of(c), c.created});
         c.waiting.clear();
+      },
+      [=](publish_atom) {
+        auto& st = self->state;
+        st.publish_pending = false;
+        publish(self);
+        auto ready = std::move(st.after_publish);
+        st.after_publish.clear();
+        for (auto& [rp, r] : ready) rp.deliver(std::move(r));
       },
       [=](restart_atom, const std::string& id) {
         auto& st = self->state;

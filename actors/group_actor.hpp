@@ -6,6 +6,7 @@
 #include "actors/prober.hpp"
 #include "actors/routing_table.hpp"
 #include "actors/specs.hpp"
+#include "actors/url.hpp"
 #include "actors/views.hpp"
 
 #include <caf/response_promise.hpp>
@@ -14,6 +15,8 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,7 @@ struct group_actor_args {
 
 struct group_child {
   node_spec spec;
+  std::optional<url_parts> base;  // spec.base_url parsed once per spec, not per publish
   node_health health;
   bool reported = false;  // the first health report arrived
   std::shared_ptr<node_runtime> runtime;
@@ -48,6 +52,10 @@ struct group_state {
   std::map<std::string, group_child> children;
   std::map<caf::actor_addr, std::string> by_addr;
   status_counts last_counts;
+  // Publishing is coalesced: changes mark the snapshot stale and one publish_atom, queued behind
+  // whatever is in the mailbox, rebuilds it once. Answers that promise "routed now" wait for it.
+  bool publish_pending = false;
+  std::vector<std::pair<caf::response_promise, register_result>> after_publish;
   static inline const char* name = "sg.group";
 };
 

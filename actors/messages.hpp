@@ -24,6 +24,7 @@ using ctl_drain_atom = caf::atom_constant<caf::atom("ctldrain")>;
 using spec_atom = caf::atom_constant<caf::atom("spec")>;
 using child_atom = caf::atom_constant<caf::atom("child")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using publish_atom = caf::atom_constant<caf::atom("publish")>;  // group actor: coalesced publish
 
 // node actor internals and reports
 using probe_atom = caf::atom_constant<caf::atom("probe")>;

@@ -176,7 +176,11 @@ asio::awaitable<response> admin_api::handle(const request& req) {
     if (req.method() == verb::head) res.body().clear();
     co_return res;
   }
-  if (path == "/metrics" && cfg_.metrics_text) {
+  if (path == "/metrics") {
+    if (!cfg_.metrics_text)
+      co_return error_response(status::not_found, "metrics_off",
+                               "this controller runs with --metrics off", req.version(),
+                               req.keep_alive());
     if (req.method() != verb::get) co_return method_not_allowed("GET");
     auto info = co_await ask<controller_info>(sys_, registry_, ask_timeout, ctl_info_atom::value);
     if (!info) co_return error_response(info.error(), req.version(), req.keep_alive());

@@ -251,8 +251,9 @@ class session {
     in_flight_guard guard{*node};
     bool keep = co_await std::visit(
         [&](auto& up) { return forward(p, *snap, *node, route, up, conn); }, conn->stream);
-    stats.request_duration.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (ctx_->metrics)
+      stats.request_duration.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     co_return keep;
   }
 
@@ -333,7 +334,7 @@ class session {
         // A read may parse only a chunk header: an empty piece with more to come must not be
         // written, the chunked serializer would send it as the terminating 0-size chunk.
         if (req.body().size == 0 && req.body().more) continue;
-        snap.stats->bytes_in.fetch_add(req.body().size, std::memory_order_relaxed);
+        if (ctx_->metrics) snap.stats->bytes_in.fetch_add(req.body().size, std::memory_order_relaxed);
       } else {
         req.body().data = nullptr;
         req.body().size = 0;
@@ -370,7 +371,7 @@ class session {
     auto& res = rp.get();
     if (!rp.is_done()) ubuf.reserve(relay_buffer);  // 64 KiB reads for the body
     auto code_class = std::min<unsigned>(res.result_int() / 100, 5);
-    node.runtime->responses[code_class].fetch_add(1, std::memory_order_relaxed);
+    if (ctx_->metrics) node.runtime->responses[code_class].fetch_add(1, std::memory_order_relaxed);
     bool upstream_keep = res.keep_alive();
     strip_hop_by_hop(res);
     bool close_delimited = !res.has_content_length() && !res.chunked() && !rp.is_done();
@@ -410,7 +411,8 @@ class session {
         res.body().data = buf.data();
         res.body().more = !rp.is_done();
         if (res.body().size == 0 && res.body().more) continue;  // see the request loop
-        snap.stats->bytes_out.fetch_add(res.body().size, std::memory_order_relaxed);
+        if (ctx_->metrics)
+          snap.stats->bytes_out.fetch_add(res.body().size, std::memory_order_relaxed);
       } else {
         res.body().data = nullptr;
         res.body().size = 0;
@@ -434,7 +436,7 @@ class session {
                                         const routed_node& node, beast::error_code ec,
                                         unsigned version) {
     bool timeout = ec == beast::error::timeout;
-    node.runtime->responses[0].fetch_add(1, std::memory_order_relaxed);
+    if (ctx_->metrics) node.runtime->responses[0].fetch_add(1, std::memory_order_relaxed);
     log::warn("upstream failed",
               {{"group", snap.spec.name}, {"node", node.spec.node_id}, {"error", ec.message()}});
     // Built before the co_await: g++ 12 destroys a ?: temporary inside a co_await expression

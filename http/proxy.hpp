@@ -18,6 +18,9 @@ struct proxy_context {
   std::shared_ptr<boost::asio::ssl::context> tls;   // for https nodes
   std::chrono::milliseconds header_timeout{30000};  // client header read (slowloris bound)
   std::chrono::milliseconds idle_timeout{60000};    // no progress on a body transfer
+  // --metrics off: skip the updates only /metrics reads (durations, bytes, status classes), so
+  // bench/proxy can show what they cost. Rejection and retry counters stay (rare paths).
+  bool metrics = true;
   std::atomic<int64_t> active{0};  // requests being forwarded (a graceful stop waits for 0)
 };
 

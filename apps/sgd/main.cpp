@@ -151,6 +151,7 @@ int main(int argc, char** argv) {
   rargs.events = events;
   rargs.stats = cstats;
   rargs.cluster_address = opt.cluster_listen;
+  rargs.peers = peers;
   auto registry = sys.spawn(registry_actor, rargs);
   std::vector<caf::actor> cluster_actors;
   // ~actor_system waits for every actor: take the long-lived ones down on every way out.
@@ -177,6 +178,7 @@ int main(int argc, char** argv) {
       cid, opt.admin, opt.listen, opt.data_dir, opt.admin_token, [table, cstats](bool draining) {
         return http::render_metrics(*table, http::controller_figures{draining, cstats.get()});
       }};
+  if (!opt.metrics) acfg.metrics_text = nullptr;
   auto api = std::make_shared<http::admin_api>(sys, registry, events, acfg);
   auto admin = std::make_shared<http::listener>(
       io, [api](http::tcp::socket s) { return http::admin_session(std::move(s), api); });
@@ -187,6 +189,7 @@ int main(int argc, char** argv) {
   auto pctx = std::make_shared<http::proxy_context>();
   pctx->table = table;
   pctx->tls = tls;
+  pctx->metrics = opt.metrics;
   auto proxy = std::make_shared<http::listener>(
       io, [pctx](http::tcp::socket s) { return http::proxy_session(std::move(s), pctx); });
   if (auto err = proxy->bind(proxy_host, proxy_port); !err.empty()) {

@@ -36,6 +36,7 @@ const flag flags[] = {
     {"drain-timeout", "SECONDS",
      "then wait this long at most for in-flight requests (default 300)"},
     {"upstream-ca", "FILE", "trust this CA (PEM) for https nodes, besides the system CAs"},
+    {"metrics", "on|off", "serve /metrics and count per request (default on; off for comparison)"},
     {"ready-file", "FILE", "write {\"admin\":..,\"proxy\":..} to FILE once listening"},
     {"help", nullptr, "show this help"},
     {"version", nullptr, "print the version"},
@@ -91,7 +92,11 @@ std::string apply(const std::string& name, const std::string& value, options& o)
     o.version = true;
   else if (name == "alert-webhook")
     o.alert_webhook = value;
-  else if (name == "cluster-listen")
+  else if (name == "metrics") {
+    if (value != "on" && value != "off")
+      return "--metrics must be 'on' or 'off', got '" + value + "'";
+    o.metrics = value == "on";
+  } else if (name == "cluster-listen")
     o.cluster_listen = value;
   else if (name == "peers")
     o.peers = value;

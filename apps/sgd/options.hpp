@@ -24,6 +24,7 @@ struct options {
   int tombstone_ttl_s = 86400;
   int drain_grace_s = 10;     // SIGTERM: ping answers 418 this long before listeners close
   int drain_timeout_s = 300;  // then in-flight requests get this long to finish
+  bool metrics = true;        // --metrics off: no /metrics, no per-request metric updates
   std::string ready_file;     // written with the bound addresses once serving
   bool help = false;
   bool version = false;

@@ -10,8 +10,9 @@
 #
 # Env: DURATION (s, default 10)  ROUNDS (3)  WARMUP (s, 2)  CONNS (64)
 #      SGD (binary, default build/apps/sgd)  SGD_FLAGS (extra sgd flags, word-split)
-#      METRICS (passed as `--metrics $METRICS` only if this sgd's --help lists --metrics)
-#      PROXY_CPU (0)  LOAD_CPU (1)  PROXIES ("haproxy nginx sgd")  KEEP_TMP=1 keeps the temp dir
+#      PROXY_CPU (0)  LOAD_CPU (1)  KEEP_TMP=1 keeps the temp dir
+#      PROXIES ("haproxy nginx sgd sgd-nometrics"; sgd-nometrics is sgd with --metrics off, which
+#      shows what the per-request metric updates cost)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -23,15 +24,8 @@ ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-2}
 CONNS=${CONNS:-64}
 SGD=${SGD:-$ROOT/build/apps/sgd}
-PROXIES=${PROXIES:-haproxy nginx sgd}
+PROXIES=${PROXIES:-haproxy nginx sgd sgd-nometrics}
 read -r -a SGD_EXTRA <<<"${SGD_FLAGS:-}"
-if [[ -n ${METRICS:-} ]]; then
-  if "$SGD" --help 2>&1 | grep -q -- '--metrics'; then
-    SGD_EXTRA+=(--metrics "$METRICS")
-  else
-    log "note: METRICS=$METRICS ignored: this sgd has no --metrics flag"
-  fi
-fi
 
 need wrk haproxy nginx curl taskset awk ss getconf
 cpus_for_pinning
@@ -152,11 +146,13 @@ start_proxy() {   # sets PROXY_PID and URL
         nginx -p "$T/nginxp" -e "$T/nginxp/error.log" -c "$T/nginxp/nginx.conf"
       PROXY_PID=$BENCH_LAST_PID; URL=http://127.0.0.1:$P_NGINX/
       wait_port "$P_NGINX" 10 "$PROXY_PID" ;;
-    sgd)
+    sgd|sgd-nometrics)
+      local metrics=on
+      [[ $1 == sgd-nometrics ]] && metrics=off
       rm -rf "$T/sgd-data"
-      bench_start sgd "$T/sgd.log" taskset -c "$PROXY_CPU" "$SGD" --admin "127.0.0.1:$A_SGD" \
+      bench_start "$1" "$T/$1.log" taskset -c "$PROXY_CPU" "$SGD" --admin "127.0.0.1:$A_SGD" \
         --listen "127.0.0.1:$P_SGD" --data-dir "$T/sgd-data" --threads 1 --log-level warn \
-        "${SGD_BASE_FLAGS[@]}" "${SGD_EXTRA[@]}"
+        --metrics "$metrics" "${SGD_BASE_FLAGS[@]}" "${SGD_EXTRA[@]}"
       PROXY_PID=$BENCH_LAST_PID; URL=http://127.0.0.1:$P_SGD/groups/bench/
       wait_port "$A_SGD" 10 "$PROXY_PID" && wait_port "$P_SGD" 10 "$PROXY_PID" || return 1
       local code i=0 b
@@ -236,11 +232,11 @@ echo "# sgd: $SGD_DESC"
 echo "# sgd flags: --threads 1 --log-level warn ${SGD_BASE_FLAGS[*]:-} ${SGD_EXTRA[*]:-}"
 echo
 echo "per round:"
-printf '  %-8s %5s %10s %9s %9s %10s %9s %8s\n' proxy round req/s p50_us p99_us cpu_us/req non2xx sockerr
-awk -F'\t' '{ printf "  %-8s %5s %10.0f %9.1f %9.1f %10.2f %9s %8s\n", $1, $2, $3, $4, $5, $6, $8, $9 }' "$RESULTS"
+printf '  %-13s %5s %10s %9s %9s %10s %9s %8s\n' proxy round req/s p50_us p99_us cpu_us/req non2xx sockerr
+awk -F'\t' '{ printf "  %-13s %5s %10.0f %9.1f %9.1f %10.2f %9s %8s\n", $1, $2, $3, $4, $5, $6, $8, $9 }' "$RESULTS"
 echo
-printf '| %-7s | %10s | %9s | %9s | %15s |\n' proxy "req/s" "p50 µs" "p99 µs" "CPU µs/request"
-printf '|%s|%s|%s|%s|%s|\n' ---------  ------------ ----------- ----------- -----------------
+printf '| %-13s | %10s | %9s | %9s | %15s |\n' proxy "req/s" "p50 µs" "p99 µs" "CPU µs/request"
+printf '|%s|%s|%s|%s|%s|\n' ---------------  ------------ ----------- ----------- -----------------
 declare -A MRPS MP50 MP99 MCPU
 for px in $PROXIES; do
   # shellcheck disable=SC2046
@@ -248,7 +244,7 @@ for px in $PROXIES; do
     MRPS[$px]=$(median $(col "$px" 3)); MP50[$px]=$(median $(col "$px" 4))
     MP99[$px]=$(median $(col "$px" 5)); MCPU[$px]=$(median $(col "$px" 6))
   }
-  printf '| %-7s | %10.0f | %9.1f | %9.1f | %15.2f |\n' "$px" "${MRPS[$px]}" "${MP50[$px]}" \
+  printf '| %-13s | %10.0f | %9.1f | %9.1f | %15.2f |\n' "$px" "${MRPS[$px]}" "${MP50[$px]}" \
     "${MP99[$px]}" "${MCPU[$px]}"
 done
 if [[ " $PROXIES " == *" sgd "* && " $PROXIES " == *" haproxy "* ]]; then
@@ -263,6 +259,10 @@ if [[ " $PROXIES " == *" sgd "* && " $PROXIES " == *" haproxy "* ]]; then
   if [[ " $PROXIES " == *" nginx "* ]]; then
     echo "sgd/nginx   CPU µs per request: $(ratio "${MCPU[sgd]}" "${MCPU[nginx]}")"
   fi
+fi
+if [[ " $PROXIES " == *" sgd "* && " $PROXIES " == *" sgd-nometrics "* ]]; then
+  echo "sgd metrics on/off CPU µs per request: $(ratio "${MCPU[sgd]}" "${MCPU[sgd-nometrics]}")  (1.00 = metrics cost nothing measurable)"
+  echo "sgd metrics on/off p99 latency:        $(ratio "${MP99[sgd]}" "${MP99[sgd-nometrics]}")"
 fi
 if [[ -n $SGD_PROBLEMS ]]; then
   echo

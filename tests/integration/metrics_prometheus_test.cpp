@@ -405,3 +405,19 @@ TEST_CASE("a real Prometheus scrapes sgd and sees its traffic", "[metrics]") {
   CHECK(bad == 0);
   CHECK(firing.empty());
 }
+
+// --metrics off (the switch bench/proxy uses to price the metric updates): /metrics says so with
+// a JSON error, and the data plane works as before.
+TEST_CASE("--metrics off: /metrics answers 404 metrics_off, proxying is unaffected", "[metrics]") {
+  sgd_options o;
+  o.extra_args = {"--metrics", "off"};
+  sgd_instance sgd(o);
+  test_node_process a("mo-a");
+  put_group_fields(sgd, "mo", kSteadyHealth);
+  add_node(sgd, "mo", a);
+  for (int i = 0; i < 3; ++i) REQUIRE(sgd.proxy("GET", "/groups/mo/hello").status == 200);
+  auto m = sgd.admin("GET", "/metrics");
+  CHECK(m.status == 404);
+  CHECK(m.body.find("\"metrics_off\"") != std::string::npos);
+  CHECK(m.body.find("--metrics off") != std::string::npos);
+}

@@ -84,7 +84,7 @@ TEST_CASE("registry_store: commit stamps records and reopen restores the state",
     auto s = f.open();
     CHECK(s->state().record_count() == 0);
     auto g = group_rec("orders");
-    g.st = stamp{42, "forged"};  // commit overrides whatever stamp the caller left
+    g.st = stamp{0, "forged"};  // commit stamps it and overrides the origin
     REQUIRE(s->commit({g, node_rec("orders", "n1"), node_rec("orders", "n2")}).empty());
 
     auto* gr = s->state().group("orders");
@@ -107,11 +107,20 @@ TEST_CASE("registry_store: commit stamps records and reopen restores the state",
     CHECK(n1b->st.hlc > n2->st.hlc);
     REQUIRE(s->commit({node_rec("orders", "n2", 1, true)}).empty());
     CHECK(s->state().node(make_node_id("orders", "n2")) == nullptr);
+
+    // A caller's own (low) stamp is kept, as an implicit group creation needs; the origin is
+    // still ours.
+    auto low = group_rec("implicit");
+    low.st = stamp{5, "forged"};
+    REQUIRE(s->commit({low}).empty());
+    auto* lr = s->state().group("implicit");
+    REQUIRE(lr);
+    CHECK(lr->st == stamp{5, "ctl-a"});
     before = s->state();
   }
   journal_recovery rec;
   auto s = f.open(&rec);
-  CHECK(rec.entries == 5);
+  CHECK(rec.entries == 6);
   CHECK(rec.dropped_bytes == 0);
   CHECK(s->state() == before);
 
