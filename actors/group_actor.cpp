@@ -44,9 +44,11 @@ void publish(self_ptr self) {
     if (routable(c)) snap->nodes.push_back(rn);
     snap->members.push_back(std::move(rn));
   }
-  std::vector<int32_t> weights;
-  for (auto& n : snap->nodes) weights.push_back(n.spec.weight);
-  snap->wrr_schedule = smooth_wrr_schedule(weights);
+  if (snap->spec.strategy == strategy_kind::weighted_round_robin) {
+    std::vector<int32_t> weights;
+    for (auto& n : snap->nodes) weights.push_back(n.spec.weight);
+    snap->wrr_schedule = smooth_wrr_schedule(weights);
+  }
   st.args.table->publish(std::move(snap));
   auto changed = counts.healthy != st.last_counts.healthy ||
                  counts.degraded != st.last_counts.degraded ||

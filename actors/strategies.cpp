@@ -12,8 +12,10 @@ bool ok(const blocked_set* blocked, size_t i) {
   return !blocked || !(*blocked)[i];
 }
 
-// Larger cycles are not precomputed; positions map through cumulative weights instead.
+// Larger cycles are not precomputed; positions map through cumulative weights instead. The
+// precomputation costs cycle length x nodes, bounded too: it runs on every publish.
 constexpr uint64_t max_schedule = 1u << 16;
+constexpr uint64_t max_schedule_work = 1u << 24;
 
 uint64_t mix64(uint64_t x) {
   // splitmix64 finalizer: spreads FNV's weak low bits.
@@ -59,8 +61,13 @@ std::vector<uint32_t> smooth_wrr_schedule(const std::vector<int32_t>& weights) {
   }
   if (weights.empty() || g == 0) return {};
   total /= static_cast<uint64_t>(g);
-  if (total > max_schedule) return {};
   std::vector<uint32_t> out;
+  if (total == weights.size()) {
+    // Equal weights: the algorithm visits the nodes in order (ties go to the lowest index).
+    for (uint32_t i = 0; i < total; ++i) out.push_back(i);
+    return out;
+  }
+  if (total > max_schedule || total * weights.size() > max_schedule_work) return {};
   out.reserve(total);
   std::vector<int64_t> current(weights.size(), 0);
   for (uint64_t step = 0; step < total; ++step) {
