@@ -39,8 +39,8 @@ void publish(self_ptr self) {
   for (auto& [id, c] : st.children) {
     if (c.reported) counts.add(c.health.status);
     if (!c.base) continue;  // validated at registration; a journal from elsewhere may still differ
-    routed_node rn{c.spec, *c.base, c.reported ? c.health.status : node_status::unhealthy, c.runtime,
-                   c.actor};
+    routed_node rn{c.spec, *c.base, c.reported ? c.health.status : node_status::unhealthy,
+                   c.runtime, c.actor};
     if (routable(c)) snap->nodes.push_back(rn);
     snap->members.push_back(std::move(rn));
   }

@@ -14,11 +14,12 @@
 
 namespace sg {
 
-using hello_atom = caf::atom_constant<caf::atom("clhello")>;  // (from_id, nonce) -> (nonce, id, hmac)
-using auth_atom = caf::atom_constant<caf::atom("clauth")>;      // (from_id, hmac) -> my id
-using repl_atom = caf::atom_constant<caf::atom("clrepl")>;      // (from, groups, nodes) -> applied
-using digest_atom = caf::atom_constant<caf::atom("cldigest")>;  // (digest_msg) -> repair_msg
-using peer_up_atom = caf::atom_constant<caf::atom("peerup")>;   // link -> registry
+using hello_atom =
+    caf::atom_constant<caf::atom("clhello")>;               // (from_id, nonce) -> (nonce, id, hmac)
+using auth_atom = caf::atom_constant<caf::atom("clauth")>;  // (from_id, hmac) -> my id
+using repl_atom = caf::atom_constant<caf::atom("clrepl")>;  // (from, groups, nodes) -> applied
+using digest_atom = caf::atom_constant<caf::atom("cldigest")>;     // (digest_msg) -> repair_msg
+using peer_up_atom = caf::atom_constant<caf::atom("peerup")>;      // link -> registry
 using peer_down_atom = caf::atom_constant<caf::atom("peerdown")>;  // link -> registry
 using cl_info_atom = caf::atom_constant<caf::atom("clinfo")>;      // -> cluster_info
 using ae_tick_atom = caf::atom_constant<caf::atom("aetick")>;      // anti-entropy timer

@@ -534,7 +534,7 @@ caf::behavior registry_actor(caf::stateful_actor<registry_actor_state>* self,
                          s.record_count()};
         for (auto& [addr, p] : st.peers)
           out.peers.push_back(peer_info{addr, p.controller_id,
-                                        p.connected  ? (p.lagging ? "lagging" : "connected")
+                                        p.connected   ? (p.lagging ? "lagging" : "connected")
                                         : p.gate_ever ? "disconnected"
                                                       : "connecting",
                                         p.last_seen_ms, p.lag_ms, p.sent, p.received, p.repairs});

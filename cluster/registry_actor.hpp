@@ -57,7 +57,7 @@ struct registry_actor_args {
   prober_ptr probes;
   caf::actor events;  // event hub (may be null)
   std::shared_ptr<cluster_stats> stats = std::make_shared<cluster_stats>();
-  std::string cluster_address;  // "" when not clustered
+  std::string cluster_address;     // "" when not clustered
   std::vector<std::string> peers;  // configured peer addresses (listed by /api/cluster at once)
   std::chrono::milliseconds replication_timeout{1000};
   std::chrono::milliseconds anti_entropy_interval{1000};

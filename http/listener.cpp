@@ -42,8 +42,17 @@ void listener::start() {
 
 void listener::stop() {
   for (auto& acc : acceptors_)
-    asio::post(acc->get_executor(), [a = acc.get()] {
+    asio::post(acc->get_executor(), [this, self = shared_from_this(), a = acc.get()] {
       boost::system::error_code ec;
+      // Serve what already sits in the accept queue: closing would reset those connections.
+      a->non_blocking(true, ec);
+      size_t next = 0;
+      for (;;) {
+        tcp::socket s(pool_.at(next++ % pool_.size()));
+        a->accept(s, ec);
+        if (ec) break;
+        asio::co_spawn(s.get_executor(), session_(std::move(s)), asio::detached);
+      }
       a->close(ec);
     });
 }
@@ -55,7 +64,10 @@ asio::awaitable<void> listener::accept_loop(size_t) {
     auto& io = pool_.at(next++ % pool_.size());
     // Accepting straight onto the target thread's context: the socket belongs to it.
     auto [ec, sock] = co_await acc.async_accept(io, asio::as_tuple(asio::use_awaitable));
-    if (!acc.is_open()) co_return;
+    if (!acc.is_open()) {
+      if (!ec) asio::co_spawn(io, session_(std::move(sock)), asio::detached);
+      co_return;
+    }
     if (ec) {
       // Out of fds and similar: log, back off briefly, keep serving the connections we have.
       log::warn("accept failed", {{"error", ec.message()}});

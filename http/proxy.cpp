@@ -3,6 +3,7 @@
 #include "actors/messages.hpp"
 #include "actors/strategies.hpp"
 #include "http/error_reply.hpp"
+#include "http/io_deadline.hpp"
 #include "http/route_metadata.hpp"
 #include "http/upstream.hpp"
 #include "metrics/log.hpp"
@@ -97,18 +98,23 @@ std::string upstream_target(const url_parts& base, std::string_view rest) {
 class session {
  public:
   session(tcp::socket sock, std::shared_ptr<proxy_context> ctx)
-      : client_(std::move(sock)), ctx_(std::move(ctx)) {
+      : client_(std::move(sock)),
+        ctx_(std::move(ctx)),
+        dl_(io_deadline::start(client_.get_executor())) {
     beast::error_code ec;
     auto ep = client_.socket().remote_endpoint(ec);
     if (!ec) client_ip_ = ep.address().to_string();
   }
 
   asio::awaitable<void> run() {
+    bool counted = true;  // a fresh connection carries a request: count it before its header
+    ctx_->active.fetch_add(1, std::memory_order_relaxed);
     for (;;) {
+      if (!counted && ctx_->stopping.load()) break;
       req_parser p;
       p.header_limit(64 * 1024);
       p.body_limit(unlimited);
-      client_.expires_after(ctx_->header_timeout);
+      dl_->arm(client_, ctx_->header_timeout);
       auto [ec, n] = co_await bhttp::async_read_header(client_, cbuf_, p, tuple_awaitable);
       if (ec) {
         if (ec == bhttp::error::header_limit)
@@ -121,11 +127,15 @@ class session {
                               "malformed HTTP request: " + ec.message(), 11, false);
         break;
       }
-      ctx_->active.fetch_add(1, std::memory_order_relaxed);
+      if (!counted) ctx_->active.fetch_add(1, std::memory_order_relaxed);
+      counted = true;
       bool keep = co_await handle(p);
       ctx_->active.fetch_sub(1, std::memory_order_relaxed);
+      counted = false;
       if (!keep) break;
     }
+    if (counted) ctx_->active.fetch_sub(1, std::memory_order_relaxed);
+    dl_->close();
     beast::error_code ignored;
     client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
@@ -135,7 +145,7 @@ class session {
                                    bool keep_alive, int retry_after = 0) {
     auto res = error_response(st, code, msg, version, keep_alive);
     if (retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(retry_after));
-    client_.expires_after(ctx_->idle_timeout);
+    dl_->arm(client_, ctx_->idle_timeout);
     co_await bhttp::async_write(client_, res, tuple_awaitable);
   }
 
@@ -290,7 +300,7 @@ class session {
     // Client said Expect: 100-continue: the node is chosen and connected, tell it to send.
     if (expects_continue && !p.is_done() && client_version >= 11) {
       static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-      client_.expires_after(ctx_->idle_timeout);
+      dl_->arm(client_, ctx_->idle_timeout);
       auto [ec, n] =
           co_await asio::async_write(client_.socket(), asio::buffer(cont), tuple_awaitable);
       if (ec) co_return false;
@@ -308,7 +318,7 @@ class session {
       // Header and the first body bytes go out in one write when those bytes are already here;
       // otherwise the header goes first so the node can start (and 100-continue clients send).
       if (cbuf_.size() == 0) {
-        tcp.expires_after(ctx_->idle_timeout);
+        dl_->arm(tcp, ctx_->idle_timeout);
         if (auto [ec, n] = co_await bhttp::async_write_header(up, rsr, tuple_awaitable); ec)
           co_return co_await upstream_failed(p, snap, node, ec, client_version);
       }
@@ -317,7 +327,7 @@ class session {
       if (!p.is_done()) {
         req.body().data = buf.data();
         req.body().size = buf.size();
-        client_.expires_after(ctx_->idle_timeout);
+        dl_->arm(client_, ctx_->idle_timeout);
         auto [ec, n] = co_await bhttp::async_read_some(client_, cbuf_, p, tuple_awaitable);
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec == bhttp::error::body_limit) {
@@ -334,13 +344,14 @@ class session {
         // A read may parse only a chunk header: an empty piece with more to come must not be
         // written, the chunked serializer would send it as the terminating 0-size chunk.
         if (req.body().size == 0 && req.body().more) continue;
-        if (ctx_->metrics) snap.stats->bytes_in.fetch_add(req.body().size, std::memory_order_relaxed);
+        if (ctx_->metrics)
+          snap.stats->bytes_in.fetch_add(req.body().size, std::memory_order_relaxed);
       } else {
         req.body().data = nullptr;
         req.body().size = 0;
         req.body().more = false;
       }
-      tcp.expires_after(ctx_->idle_timeout);
+      dl_->arm(tcp, ctx_->idle_timeout);
       auto [wec, wn] = co_await bhttp::async_write(up, rsr, tuple_awaitable);
       if (wec == bhttp::error::need_buffer) wec = {};
       if (wec) co_return co_await upstream_failed(p, snap, node, wec, client_version);
@@ -355,7 +366,7 @@ class session {
     auto& ubuf = ubuf_;
     ubuf.clear();
     for (;;) {
-      tcp.expires_after(std::chrono::milliseconds(snap.spec.response_timeout_ms));
+      dl_->arm(tcp, std::chrono::milliseconds(snap.spec.response_timeout_ms));
       auto [ec, n] = co_await bhttp::async_read_header(up, ubuf, rp, tuple_awaitable);
       if (ec) co_return co_await upstream_failed(p, snap, node, ec, client_version);
       auto code = rp.get().result_int();
@@ -391,7 +402,7 @@ class session {
     // header alone first when it is not (an event stream's header must not wait for its first
     // event).
     if (!rp.is_done() && ubuf.size() == 0) {
-      client_.expires_after(ctx_->idle_timeout);
+      dl_->arm(client_, ctx_->idle_timeout);
       if (auto [ec, n] = co_await bhttp::async_write_header(client_, ssr, tuple_awaitable); ec)
         co_return false;
     }
@@ -399,7 +410,7 @@ class session {
       if (!rp.is_done()) {
         res.body().data = buf.data();
         res.body().size = buf.size();
-        tcp.expires_after(std::chrono::milliseconds(snap.spec.response_timeout_ms));
+        dl_->arm(tcp, std::chrono::milliseconds(snap.spec.response_timeout_ms));
         auto [ec, n] = co_await bhttp::async_read_some(up, ubuf, rp, tuple_awaitable);
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec == bhttp::error::partial_message || ec == asio::error::eof) {
@@ -418,14 +429,14 @@ class session {
         res.body().size = 0;
         res.body().more = false;
       }
-      client_.expires_after(ctx_->idle_timeout);
+      dl_->arm(client_, ctx_->idle_timeout);
       auto [wec, wn] = co_await bhttp::async_write(client_, ssr, tuple_awaitable);
       if (wec == bhttp::error::need_buffer) wec = {};
       if (wec) co_return false;
       if (rp.is_done() && ssr.is_done()) break;
     }
     if (upstream_keep && !close_delimited && ubuf.size() == 0) {
-      tcp.expires_never();
+      dl_->disarm();  // the pooled connection is no longer this session's to cancel
       upstream_pool::this_thread().give(node.spec.node_id, std::move(conn));
     }
     co_return keep;
@@ -435,7 +446,8 @@ class session {
   asio::awaitable<bool> upstream_failed(req_parser& p, const group_snapshot& snap,
                                         const routed_node& node, beast::error_code ec,
                                         unsigned version) {
-    bool timeout = ec == beast::error::timeout;
+    bool timeout = ec == beast::error::timeout ||
+                   (ec == asio::error::operation_aborted && dl_->take_timeout());
     if (ctx_->metrics) node.runtime->responses[0].fetch_add(1, std::memory_order_relaxed);
     log::warn("upstream failed",
               {{"group", snap.spec.name}, {"node", node.spec.node_id}, {"error", ec.message()}});
@@ -458,6 +470,7 @@ class session {
   beast::flat_buffer cbuf_;
   beast::flat_buffer ubuf_;  // reused for every upstream response of this connection
   std::shared_ptr<proxy_context> ctx_;
+  std::shared_ptr<io_deadline> dl_;  // every read and write below is bounded through it
   std::string client_ip_;
   std::unique_ptr<std::array<char, relay_buffer>> buf_;
 };

@@ -21,6 +21,7 @@ struct proxy_context {
   // --metrics off: skip the updates only /metrics reads (durations, bytes, status classes), so
   // bench/proxy can show what they cost. Rejection and retry counters stay (rare paths).
   bool metrics = true;
+  std::atomic<bool> stopping{false};
   std::atomic<int64_t> active{0};  // requests being forwarded (a graceful stop waits for 0)
 };
 

@@ -6,10 +6,11 @@ set -eu
 want="${1:-run}"
 pkgs="g++ cmake ninja-build make libboost1.81-dev rapidjson-dev prometheus-cpp-dev libcaf-dev libssl-dev ca-certificates"
 if [ "$want" = test ] || [ "$want" = bench ]; then
-  pkgs="$pkgs catch2 curl openssl prometheus"
+  # haproxy and nginx-light: the [deploy] tests run deploy/haproxy.cfg and deploy/nginx.conf
+  pkgs="$pkgs catch2 curl openssl prometheus haproxy nginx-light"
 fi
 if [ "$want" = bench ]; then
-  pkgs="$pkgs wrk haproxy nginx-light util-linux procps"
+  pkgs="$pkgs wrk util-linux procps"
 fi
 missing=""
 for p in $pkgs; do

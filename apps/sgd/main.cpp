@@ -235,7 +235,10 @@ int main(int argc, char** argv) {
               asio::steady_timer t{io.at(0), std::chrono::seconds(opt.drain_grace_s)};
               co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
               admin->stop();
+              pctx->stopping = true;
               proxy->stop();
+              // Let the posted acceptor close (and its backlog drain) run before counting.
+              co_await asio::post(io.at(0), asio::use_awaitable);
               auto deadline =
                   std::chrono::steady_clock::now() + std::chrono::seconds(opt.drain_timeout_s);
               while (pctx->active.load() > 0 && std::chrono::steady_clock::now() < deadline) {

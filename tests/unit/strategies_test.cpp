@@ -53,7 +53,9 @@ std::map<size_t, int> histogram(const std::vector<size_t>& v) {
   return h;
 }
 
-std::string session_key(int i) { return "tenant-" + std::to_string(i); }
+std::string session_key(int i) {
+  return "tenant-" + std::to_string(i);
+}
 
 }  // namespace
 
