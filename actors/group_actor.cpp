@@ -18,7 +18,9 @@ namespace {
 using self_ptr = caf::stateful_actor<group_state>*;
 
 node_view view_of(const group_child& c) {
-  return node_view{c.spec, c.health, c.runtime->in_flight.load(std::memory_order_relaxed),
+  // The runtime has the latest check; c.health only changes with the status (routing).
+  return node_view{c.spec, c.reported ? c.runtime->health() : c.health,
+                   c.runtime->in_flight.load(std::memory_order_relaxed),
                    c.runtime->requests.load(std::memory_order_relaxed)};
 }
 

@@ -27,7 +27,6 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using publish_atom = caf::atom_constant<caf::atom("publish")>;  // group actor: coalesced publish
 
 // node actor internals and reports
-using probe_atom = caf::atom_constant<caf::atom("probe")>;
 using probed_atom = caf::atom_constant<caf::atom("probed")>;
 using passive_atom = caf::atom_constant<caf::atom("passive")>;
 using health_atom = caf::atom_constant<caf::atom("health")>;

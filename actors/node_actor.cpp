@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace sg {
@@ -77,31 +78,42 @@ void on_change(caf::stateful_actor<node_state>* self, std::optional<status_chang
   check_drained(self);
 }
 
-void report(caf::stateful_actor<node_state>* self) {
+// Publishes the latest health for admin views; the group actor (routing) hears of it only when
+// the status changed, or with `always` (a first check, an answer someone waits for).
+void report(caf::stateful_actor<node_state>* self, bool always = false) {
   auto& st = self->state;
   st.health.status = st.machine->status();
   st.health.consecutive_failures = st.machine->consecutive_failures();
+  st.args->runtime->put_health(st.health);
+  if (!always && st.sent_status == st.health.status) return;
+  st.sent_status = st.health.status;
   self->send(st.args->group, health_atom::value, st.args->spec.node_id, st.health);
 }
 
-// Next check after interval +- 10 % jitter, so thousands of nodes do not probe in lockstep.
+// Starts a check after `delay`; a check already on its way is superseded (its result ignored).
+void start_probe(caf::stateful_actor<node_state>* self, milliseconds delay = milliseconds(0)) {
+  auto& st = self->state;
+  if (!st.args->probes) return;
+  st.probe_pending = true;
+  st.check_due = std::chrono::steady_clock::now() + delay;
+  auto seq = ++st.probe_seq;
+  auto me = caf::actor_cast<caf::actor>(self);
+  st.args->probes->probe(
+      probe_request{st.args->spec.health_url, milliseconds(st.args->health.timeout_ms), delay,
+                    st.gone},
+      [me, seq](probe_result r) { caf::anon_send(me, probed_atom::value, seq, std::move(r)); });
+}
+
+// Next check interval +- 10 % jitter after the start of the last one (so thousands of nodes do
+// not probe in lockstep, and a slow answer does not stretch the interval).
 void schedule_probe(caf::stateful_actor<node_state>* self) {
   auto& st = self->state;
   auto interval = st.args->health.interval_ms;
   std::uniform_int_distribution<int> jitter(-interval / 10, interval / 10);
-  self->delayed_send(self, milliseconds(interval + jitter(st.rng)), probe_atom::value,
-                     st.timer_epoch);
-}
-
-void start_probe(caf::stateful_actor<node_state>* self) {
-  auto& st = self->state;
-  if (!st.args->probes || st.probe_pending) return;
-  st.probe_pending = true;
-  auto seq = ++st.probe_seq;
-  auto me = caf::actor_cast<caf::actor>(self);
-  st.args->probes->probe(
-      st.args->spec.health_url, milliseconds(st.args->health.timeout_ms),
-      [me, seq](probe_result r) { caf::anon_send(me, probed_atom::value, seq, std::move(r)); });
+  auto since =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - st.check_due);
+  auto wait = milliseconds(interval + jitter(st.rng)) - since;
+  start_probe(self, std::max(wait, milliseconds(0)));
 }
 
 }  // namespace
@@ -121,7 +133,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
   if (st.args->probes)
     start_probe(self);
   else
-    report(self);
+    report(self, true);
   return {
       [=](spec_atom, node_spec& spec, health_settings health) {
         auto& s = self->state;
@@ -132,16 +144,13 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
         s.machine->set_settings(health);
         auto ch = s.machine->set_admin(s.args->spec.admin);
         on_change(self, ch);
-        report(self);
-        if (url_changed) {
-          start_probe(self);
-        } else if (interval_changed && !s.probe_pending && s.args->probes) {
-          ++s.timer_epoch;  // the check already scheduled on the old interval is void
-          schedule_probe(self);
+        report(self, true);  // the group answers an update once the node has taken it
+        if (url_changed)
+          start_probe(self);  // check the new URL now
+        else if (interval_changed && s.probe_pending) {
+          s.check_due = std::chrono::steady_clock::now();
+          schedule_probe(self);  // the check waiting on the old interval is superseded
         }
-      },
-      [=](probe_atom, uint64_t epoch) {
-        if (epoch == self->state.timer_epoch) start_probe(self);  // else: a timer from old settings
       },
       [=](probed_atom, uint64_t seq, probe_result& r) {
         auto& s = self->state;
@@ -159,7 +168,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
         s.health.last_check =
             check_record{unix_ms(), r.latency_ms, r.http_status, std::move(r.error)};
         on_change(self, ch, first);
-        report(self);
+        report(self, first);
         schedule_probe(self);
       },
       [=](passive_atom, probe_outcome outcome) {

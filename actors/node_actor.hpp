@@ -1,6 +1,7 @@
 #pragma once
-// One actor per registered node: owns the node's health state machine, runs its probe timer and
-// reports every check to its group actor. In-flight counters live in the shared node_runtime.
+// One actor per registered node: owns the node's health state machine and its checks (each one
+// scheduled on the prober's timers), keeps its latest health in the shared node_runtime and tells
+// its group actor when the status changes. In-flight counters live in the node_runtime too.
 #include "actors/health_machine.hpp"
 #include "actors/node_runtime.hpp"
 #include "actors/prober.hpp"
@@ -10,6 +11,7 @@
 #include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <random>
@@ -21,7 +23,7 @@ struct node_actor_args {
   health_settings health;
   std::shared_ptr<node_runtime> runtime;
   prober_ptr probes;  // nullptr: no active checks, the node counts as healthy
-  caf::actor group;   // receives (health_atom, node_id, node_health)
+  caf::actor group;   // receives (health_atom, node_id, node_health) on status changes
   caf::actor events;  // event hub (may be null)
   std::shared_ptr<group_runtime> group_stats;  // check latency histogram (may be null)
   bool start_healthy = false;                  // restart of a node that was routable before
@@ -31,15 +33,19 @@ struct node_state {
   std::optional<node_actor_args> args;
   std::optional<health_machine> machine;
   node_health health;
-  uint64_t probe_seq = 0;
+  std::optional<node_status> sent_status;  // what the group actor was last told
+  uint64_t probe_seq = 0;  // a result of an older check (before a settings change) is ignored
   bool probe_pending = false;
+  std::chrono::steady_clock::time_point check_due{};  // when the current check was to start
   bool drained_announced = false;
-  uint64_t timer_epoch = 0;  // bumped when the interval changes; older timers are ignored
   std::minstd_rand rng;
+  // Tells the prober to drop a check still waiting for its interval once this node is gone.
+  std::shared_ptr<std::atomic<bool>> gone = std::make_shared<std::atomic<bool>>(false);
+  ~node_state() { gone->store(true); }
   static inline const char* name = "sg.node";
 };
 
-// Messages: (spec_atom, node_spec, health_settings) update; (probe_atom, epoch) timer: check now;
+// Messages: (spec_atom, node_spec, health_settings) update;
 // (probed_atom, seq, probe_result) a check finished; (passive_atom, probe_outcome) a proxied
 // request's observation; (drained_atom) the last in-flight request of a draining node ended;
 // (health_atom) -> node_health.

@@ -1,11 +1,13 @@
 #pragma once
 // Per-node and per-group counters shared between actors, the published routing snapshots, the
-// proxy threads and the /metrics endpoint. Only atomics: the request path updates them without
-// locks or messages, and they outlive any one snapshot, so a request keeps counting after its
-// node left routing.
+// proxy threads and the /metrics endpoint. Atomics: the request path updates them without locks
+// or messages, and they outlive any one snapshot, so a request keeps counting after its node left
+// routing. The node's latest health sits beside them behind a lock the request path never takes.
+#include "actors/views.hpp"
 #include "metrics/catalog.hpp"
 
 #include <memory>
+#include <mutex>
 
 #include <array>
 #include <atomic>
@@ -24,6 +26,21 @@ struct node_runtime {
   // Set by the node actor while the node drains: the request that brings in_flight to 0 tells
   // the actor, which announces that the node is drained.
   std::atomic<bool> draining{false};
+
+  // The latest health (status, consecutive failures, last check), written by the node actor
+  // after every check and read by admin views: checks that change nothing send no message.
+  void put_health(const node_health& h) {
+    std::lock_guard lock{health_mu_};
+    health_ = h;
+  }
+  node_health health() const {
+    std::lock_guard lock{health_mu_};
+    return health_;
+  }
+
+ private:
+  mutable std::mutex health_mu_;
+  node_health health_;
 };
 
 struct group_runtime {

@@ -3,6 +3,7 @@
 // calls `done` from there; the node actor turns that into a message to itself. Tests script it.
 #include "actors/health_machine.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -19,13 +20,21 @@ struct probe_result {
   std::string error;       // empty when an HTTP answer arrived
 };
 
+struct probe_request {
+  std::string url;
+  std::chrono::milliseconds timeout{0};
+  std::chrono::milliseconds delay{0};  // wait this long before checking (the probe interval)
+  // Set when the node actor is gone: a check still waiting for its delay is dropped.
+  std::shared_ptr<const std::atomic<bool>> cancelled;
+};
+
 class prober {
  public:
   virtual ~prober() = default;
-  // Starts one check of `url`; calls `done` exactly once, from any thread, within `timeout`
-  // (plus scheduling slack). Must not block.
-  virtual void probe(const std::string& url, std::chrono::milliseconds timeout,
-                     std::function<void(probe_result)> done) = 0;
+  // Checks `req.url` after `req.delay`; calls `done` exactly once (unless cancelled first), from
+  // any thread, within delay + timeout (plus scheduling slack). Must not block. The delay runs on
+  // the prober's own timers, so 10,000 nodes' intervals cost no actor messages.
+  virtual void probe(probe_request req, std::function<void(probe_result)> done) = 0;
 };
 
 using prober_ptr = std::shared_ptr<prober>;

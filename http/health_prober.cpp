@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -88,11 +89,12 @@ asio::awaitable<probe_result> run_probe(std::string url, std::chrono::millisecon
 health_prober::health_prober(io_pool& pool, std::shared_ptr<asio::ssl::context> tls)
     : pool_(pool), tls_(std::move(tls)) {}
 
-void health_prober::probe(const std::string& url, std::chrono::milliseconds timeout,
-                          std::function<void(probe_result)> done) {
-  auto& io = pool_.at(next_.fetch_add(1, std::memory_order_relaxed) % pool_.size());
-  auto tls = tls_;
-  asio::co_spawn(io, run_probe(url, timeout, tls.get()),
+namespace {
+
+void start_check(asio::io_context& io, const probe_request& req,
+                 std::shared_ptr<asio::ssl::context> tls, std::function<void(probe_result)> done) {
+  if (req.cancelled && req.cancelled->load(std::memory_order_relaxed)) return;
+  asio::co_spawn(io, run_probe(req.url, req.timeout, tls.get()),
                  [done = std::move(done), tls](std::exception_ptr e, probe_result r) {
                    if (e) {
                      r = probe_result{};
@@ -100,6 +102,21 @@ void health_prober::probe(const std::string& url, std::chrono::milliseconds time
                    }
                    done(std::move(r));
                  });
+}
+
+}  // namespace
+
+void health_prober::probe(probe_request req, std::function<void(probe_result)> done) {
+  auto& io = pool_.at(next_.fetch_add(1, std::memory_order_relaxed) % pool_.size());
+  if (req.delay.count() <= 0) return start_check(io, req, tls_, std::move(done));
+  // A plain timer and a callback while waiting out the interval (a few hundred bytes per node);
+  // the coroutine with its buffers exists only while the check runs.
+  auto t = std::make_unique<asio::steady_timer>(io, req.delay);
+  auto& timer = *t;
+  timer.async_wait([&io, t = std::move(t), req = std::move(req), tls = tls_,
+                    done = std::move(done)](const boost::system::error_code& ec) mutable {
+    if (!ec) start_check(io, req, std::move(tls), std::move(done));
+  });
 }
 
 }  // namespace sg::http

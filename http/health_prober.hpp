@@ -15,8 +15,7 @@ namespace sg::http {
 class health_prober : public prober {
  public:
   health_prober(io_pool& pool, std::shared_ptr<boost::asio::ssl::context> tls);
-  void probe(const std::string& url, std::chrono::milliseconds timeout,
-             std::function<void(probe_result)> done) override;
+  void probe(probe_request req, std::function<void(probe_result)> done) override;
 
  private:
   io_pool& pool_;

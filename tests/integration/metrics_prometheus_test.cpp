@@ -57,7 +57,8 @@ struct exposition {
     }
     return total;
   }
-  size_t count(const std::string& name, const std::map<std::string, std::string>& match = {}) const {
+  size_t count(const std::string& name,
+               const std::map<std::string, std::string>& match = {}) const {
     size_t n = 0;
     for (auto& s : samples) {
       if (s.name != name) continue;
@@ -142,7 +143,8 @@ exposition scrape(const sgd_instance& s) {
   REQUIRE(r.status == 200);
   CHECK(r.header("Content-Type").find("text/plain") != std::string::npos);
   auto e = parse_exposition(r.body);
-  INFO("unparsable lines: " << e.errors.size() << (e.errors.empty() ? "" : " first: " + e.errors[0]));
+  INFO("unparsable lines: " << e.errors.size()
+                            << (e.errors.empty() ? "" : " first: " + e.errors[0]));
   REQUIRE(e.errors.empty());
   return e;
 }
@@ -304,19 +306,24 @@ TEST_CASE("a real Prometheus scrapes sgd and sees its traffic", "[metrics]") {
   auto id_a = add_node(sgd, "prom", a);
 
   temp_dir tmp{"sgd-prometheus"};
-  auto rules = std::filesystem::path(TEST_SOURCE_DIR).parent_path() / "deploy/prometheus/alerts.yml";
+  auto rules =
+      std::filesystem::path(TEST_SOURCE_DIR).parent_path() / "deploy/prometheus/alerts.yml";
   REQUIRE(std::filesystem::exists(rules));
   auto config = tmp.path + "/prom.yml";
-  write_file(config, "global:\n"
-                     "  scrape_interval: 1s\n"
-                     "  evaluation_interval: 1s\n"
-                     "rule_files:\n"
-                     "  - '" + rules.string() + "'\n"
-                     "scrape_configs:\n"
-                     "  - job_name: sgd\n"
-                     "    metrics_path: /metrics\n"
-                     "    static_configs:\n"
-                     "      - targets: ['127.0.0.1:" + std::to_string(sgd.admin_port()) + "']\n");
+  write_file(config,
+             "global:\n"
+             "  scrape_interval: 1s\n"
+             "  evaluation_interval: 1s\n"
+             "rule_files:\n"
+             "  - '" +
+                 rules.string() +
+                 "'\n"
+                 "scrape_configs:\n"
+                 "  - job_name: sgd\n"
+                 "    metrics_path: /metrics\n"
+                 "    static_configs:\n"
+                 "      - targets: ['127.0.0.1:" +
+                 std::to_string(sgd.admin_port()) + "']\n");
 
   auto port = free_port();
   REQUIRE(port != 0);
@@ -324,12 +331,12 @@ TEST_CASE("a real Prometheus scrapes sgd and sees its traffic", "[metrics]") {
   child_process prom;  // destroyed (SIGKILL) before tmp is removed
   REQUIRE(prom.start(prometheus,
                      {"--config.file=" + config, "--storage.tsdb.path=" + tmp.path + "/tsdb",
-                      "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                      "--log.level=warn"},
+                      "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=warn"},
                      {}, log));
   {
-    bool ready = wait_until([&] { return request("GET", port, "/-/ready", "", {}, 1s).status == 200 || !prom.alive(); },
-                            std::chrono::seconds(15), std::chrono::milliseconds(50));
+    bool ready = wait_until(
+        [&] { return request("GET", port, "/-/ready", "", {}, 1s).status == 200 || !prom.alive(); },
+        std::chrono::seconds(15), std::chrono::milliseconds(50));
     INFO("prometheus log:\n" << read_text_file(log));
     REQUIRE(prom.alive());
     REQUIRE(ready);
@@ -359,7 +366,8 @@ TEST_CASE("a real Prometheus scrapes sgd and sees its traffic", "[metrics]") {
     auto r = request("GET", port, "/api/v1/query?query=" + url_encode(promql), "", {}, 2s);
     if (r.status != 200) return std::nullopt;
     auto d = json(r);
-    if (!d.IsObject() || !d.HasMember("data") || !d["data"].HasMember("result")) return std::nullopt;
+    if (!d.IsObject() || !d.HasMember("data") || !d["data"].HasMember("result"))
+      return std::nullopt;
     auto& res = d["data"]["result"];
     if (!res.IsArray() || res.Size() != 1) return std::nullopt;
     auto& v = res[0]["value"];
@@ -378,9 +386,11 @@ TEST_CASE("a real Prometheus scrapes sgd and sees its traffic", "[metrics]") {
       },
       std::chrono::seconds(20), std::chrono::milliseconds(250));
   stop = true;
-  INFO("up=" << (up ? std::to_string(*up) : "none") << " rate=" << (rate ? std::to_string(*rate) : "none")
+  INFO("up=" << (up ? std::to_string(*up) : "none")
+             << " rate=" << (rate ? std::to_string(*rate) : "none")
              << " healthy=" << (healthy ? std::to_string(*healthy) : "none") << " sent=" << sent
-             << " failed=" << failed << "\nprometheus log:\n" << read_text_file(log));
+             << " failed=" << failed << "\nprometheus log:\n"
+             << read_text_file(log));
   CHECK(seen);
   CHECK(failed == 0);
   CHECK(sent > 0);
@@ -408,7 +418,8 @@ TEST_CASE("a real Prometheus scrapes sgd and sees its traffic", "[metrics]") {
 
 // --metrics off (the switch bench/proxy uses to price the metric updates): /metrics says so with
 // a JSON error, and the data plane works as before.
-TEST_CASE("--metrics off: /metrics answers 404 metrics_off, proxying is unaffected", "[metrics]") {
+TEST_CASE("metrics switched off: /metrics answers 404 metrics_off and proxying works",
+          "[metrics]") {
   sgd_options o;
   o.extra_args = {"--metrics", "off"};
   sgd_instance sgd(o);
