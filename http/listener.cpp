@@ -51,7 +51,7 @@ void listener::stop() {
         tcp::socket s(pool_.at(next++ % pool_.size()));
         a->accept(s, ec);
         if (ec) break;
-        asio::co_spawn(s.get_executor(), session_(std::move(s)), asio::detached);
+        serve(std::move(s));
       }
       a->close(ec);
     });
@@ -65,7 +65,7 @@ asio::awaitable<void> listener::accept_loop(size_t) {
     // Accepting straight onto the target thread's context: the socket belongs to it.
     auto [ec, sock] = co_await acc.async_accept(io, asio::as_tuple(asio::use_awaitable));
     if (!acc.is_open()) {
-      if (!ec) asio::co_spawn(io, session_(std::move(sock)), asio::detached);
+      if (!ec) serve(std::move(sock));  // accepted while stop() closed the acceptor
       co_return;
     }
     if (ec) {
@@ -75,12 +75,17 @@ asio::awaitable<void> listener::accept_loop(size_t) {
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    // Answers are written as they are ready; Nagle would hold a body behind its header until
-    // the client's delayed ACK (~40 ms per keep-alive request).
-    boost::system::error_code nec;
-    sock.set_option(tcp::no_delay(true), nec);
-    asio::co_spawn(io, session_(std::move(sock)), asio::detached);
+    serve(std::move(sock));
   }
+}
+
+void listener::serve(tcp::socket sock) {
+  // Answers are written as they are ready; Nagle would hold a body behind its header until the
+  // client's delayed ACK (~40 ms per keep-alive request).
+  boost::system::error_code ec;
+  sock.set_option(tcp::no_delay(true), ec);
+  auto ex = sock.get_executor();
+  asio::co_spawn(ex, session_(std::move(sock)), asio::detached);
 }
 
 bool split_host_port(const std::string& text, std::string& host, uint16_t& port) {

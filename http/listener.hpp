@@ -29,6 +29,7 @@ class listener : public std::enable_shared_from_this<listener> {
 
  private:
   boost::asio::awaitable<void> accept_loop(size_t i);
+  void serve(tcp::socket sock);  // TCP_NODELAY, then the session on the socket's own thread
   io_pool& pool_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   session_fn session_;
