@@ -95,6 +95,28 @@ std::string upstream_target(const url_parts& base, std::string_view rest) {
   return t;
 }
 
+// What the proxy keeps of the client's request line and headers once they are rewritten.
+struct client_side {
+  bool keep_alive = true;
+  unsigned version = 11;
+  bool head = false;
+  bool expects_continue = false;
+  std::string rest;  // the part of the target after /groups/{group}
+};
+
+// RFC 9110 9.2.2: safe to send twice.
+bool idempotent(bhttp::verb v) {
+  using bhttp::verb;
+  return v == verb::get || v == verb::head || v == verb::options || v == verb::trace ||
+         v == verb::put || v == verb::delete_;
+}
+
+// The node closed the connection (or reset it) rather than failing to answer in time.
+bool closed_by_peer(const beast::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+}
+
 class session {
  public:
   session(tcp::socket sock, std::shared_ptr<proxy_context> ctx)
@@ -205,95 +227,131 @@ class session {
       }
       filtered = true;
     }
-    std::string_view sticky;
+    std::string sticky;  // a copy: the header rewrite below may move what a view points at
     if (snap->spec.strategy == strategy_kind::sticky_session)
       for (auto& h : snap->spec.sticky_headers)
         if (auto v = req[h]; !v.empty()) {
-          sticky = std::string_view(v.data(), v.size());
+          sticky.assign(v.data(), v.size());
           break;
         }
 
+    // What forward() needs of the client's request, taken before the node-independent rewrite
+    // (done once: forward() may run twice, see `fresh_only`).
+    client_side cs{req.keep_alive(), req.version(), req.method() == bhttp::verb::head,
+                   beast::iequals(req[bhttp::field::expect], "100-continue"),
+                   std::string(route.rest)};
+    rewrite_for_upstream(req);
+    // A request without a body and with an idempotent method can go again on a fresh connection
+    // when a pooled one turns out closed by the node before any answer. For those the pool skips
+    // its per-request check for a close (a syscall); the others keep it.
+    bool replayable = p.is_done() && idempotent(req.method());
+
     // Pick and connect, failing over to another node when connecting fails.
     auto counter = snap->counter->fetch_add(1, std::memory_order_relaxed);
-    std::unique_ptr<upstream_conn> conn;
-    const routed_node* node = nullptr;
     std::string last_error;
     bool last_timeout = false;
     auto& pool = upstream_pool::this_thread();
-    for (int attempt = 0; attempt <= snap->spec.retries; ++attempt) {
-      auto i = pick(*snap, counter, sticky, filtered || attempt ? &blocked : nullptr);
-      if (i == no_pick) break;
-      if (attempt) stats.retries.fetch_add(1, std::memory_order_relaxed);
-      auto& cand = snap->nodes[i];
-      conn = pool.take(cand.spec.node_id);
-      if (!conn) {
-        auto r = co_await connect_upstream(
-            cand.base, std::chrono::milliseconds(snap->spec.connect_timeout_ms), ctx_->tls.get());
-        if (!r.conn) {
-          // A failed connection is a failed observation (passive health) for that node.
-          cand.runtime->connect_failures.fetch_add(1, std::memory_order_relaxed);
-          caf::anon_send(cand.actor, passive_atom::value, probe_outcome::fail);
-          log::warn("upstream connect failed",
-                    {{"group", snap->spec.name}, {"node", cand.spec.node_id}, {"error", r.error}});
-          last_error = r.error;
-          last_timeout = r.timed_out;
-          if (blocked.empty()) blocked.assign(snap->nodes.size(), 0);
-          blocked[i] = 1;
-          continue;
+    bool fresh_only = false;  // set once a pooled connection turned out closed
+    for (;;) {
+      std::unique_ptr<upstream_conn> conn;
+      const routed_node* node = nullptr;
+      bool reused = false;
+      for (int attempt = 0; attempt <= snap->spec.retries; ++attempt) {
+        auto i = pick(*snap, counter, sticky, filtered || attempt ? &blocked : nullptr);
+        if (i == no_pick) break;
+        if (attempt) stats.retries.fetch_add(1, std::memory_order_relaxed);
+        auto& cand = snap->nodes[i];
+        if (!fresh_only) conn = pool.take(cand.spec.node_id, !replayable);
+        reused = conn != nullptr;
+        if (!conn) {
+          auto r = co_await connect_upstream(
+              cand.base, std::chrono::milliseconds(snap->spec.connect_timeout_ms), ctx_->tls.get());
+          if (!r.conn) {
+            // A failed connection is a failed observation (passive health) for that node.
+            cand.runtime->connect_failures.fetch_add(1, std::memory_order_relaxed);
+            caf::anon_send(cand.actor, passive_atom::value, probe_outcome::fail);
+            log::warn(
+                "upstream connect failed",
+                {{"group", snap->spec.name}, {"node", cand.spec.node_id}, {"error", r.error}});
+            last_error = r.error;
+            last_timeout = r.timed_out;
+            if (blocked.empty()) blocked.assign(snap->nodes.size(), 0);
+            blocked[i] = 1;
+            continue;
+          }
+          conn = std::move(r.conn);
         }
-        conn = std::move(r.conn);
+        node = &cand;
+        break;
       }
-      node = &cand;
-      break;
-    }
-    if (!node) {
-      if (last_error.empty()) {
-        stats.rejected_no_node.fetch_add(1, std::memory_order_relaxed);
-        co_return co_await reject(p, status::service_unavailable, "no_routable_node",
-                                  "no routable node left in group '" + snap->spec.name + "'", 1);
+      if (!node) {
+        if (last_error.empty()) {
+          stats.rejected_no_node.fetch_add(1, std::memory_order_relaxed);
+          co_return co_await reject(p, status::service_unavailable, "no_routable_node",
+                                    "no routable node left in group '" + snap->spec.name + "'", 1);
+        }
+        stats.rejected_unreachable.fetch_add(1, std::memory_order_relaxed);
+        co_return co_await reject(
+            p, last_timeout ? status::gateway_timeout : status::bad_gateway,
+            last_timeout ? "upstream_timeout" : "upstream_unreachable",
+            "no node of group '" + snap->spec.name + "' accepted a connection: " + last_error);
       }
-      stats.rejected_unreachable.fetch_add(1, std::memory_order_relaxed);
-      co_return co_await reject(
-          p, last_timeout ? status::gateway_timeout : status::bad_gateway,
-          last_timeout ? "upstream_timeout" : "upstream_unreachable",
-          "no node of group '" + snap->spec.name + "' accepted a connection: " + last_error);
+      in_flight_guard guard{*node};
+      stale_ = false;
+      bool replay = reused && replayable;
+      bool keep = co_await std::visit(
+          [&](auto& up) { return forward(p, *snap, *node, cs, up, conn, replay); }, conn->stream);
+      if (stale_) {
+        // The node closed its idle connections (restart, keep-alive timeout): drop the rest of
+        // them and send the request again on a fresh one (a refused connect fails over).
+        dl_->disarm();  // it watched the connection that goes away now
+        node->runtime->requests.fetch_sub(1, std::memory_order_relaxed);  // counted again next
+        pool.drop(node->spec.node_id);
+        fresh_only = true;
+        continue;
+      }
+      if (ctx_->metrics)
+        stats.request_duration.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      co_return keep;
     }
-    in_flight_guard guard{*node};
-    bool keep = co_await std::visit(
-        [&](auto& up) { return forward(p, *snap, *node, route, up, conn); }, conn->stream);
-    if (ctx_->metrics)
-      stats.request_duration.observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    co_return keep;
   }
 
-  template <class Stream>
-  asio::awaitable<bool> forward(req_parser& p, const group_snapshot& snap, const routed_node& node,
-                                const group_route& route, Stream& up,
-                                std::unique_ptr<upstream_conn>& conn) {
-    auto& req = p.get();
-    bool client_keep = req.keep_alive();
-    unsigned client_version = req.version();
-    bool is_head = req.method() == bhttp::verb::head;
-    bool expects_continue = beast::iequals(req[bhttp::field::expect], "100-continue");
-
-    // The upstream request: same method, headers and body framing; our target, Host, X-Forwarded-*.
+  // The node-independent part of the upstream request: hop-by-hop headers out, HTTP/1.1
+  // keep-alive, X-Forwarded-*. forward() sets the target and Host for the node it talks to.
+  void rewrite_for_upstream(bhttp::request<bhttp::buffer_body>& req) {
     std::string original_host(req[bhttp::field::host]);
-    req.target(upstream_target(node.base, route.rest));
     strip_hop_by_hop(req);
     req.erase(bhttp::field::expect);
     req.version(11);
     req.keep_alive(true);
+    auto xff = req[kForwardedFor];
+    req.set(kForwardedFor, xff.empty() ? client_ip_ : std::string(xff) + ", " + client_ip_);
+    req.set(kForwardedProto, "http");
+    if (!original_host.empty()) req.set(kForwardedHost, original_host);
+  }
+
+  template <class Stream>
+  // Sends the request to `node` over `conn` and relays the answer. With `replay_if_stale`, a
+  // connection the node had closed (nothing sent back at all) sets stale_ instead of answering
+  // 502, and handle() tries again on a fresh connection.
+  asio::awaitable<bool> forward(req_parser& p, const group_snapshot& snap, const routed_node& node,
+                                const client_side& cs, Stream& up,
+                                std::unique_ptr<upstream_conn>& conn, bool replay_if_stale) {
+    auto& req = p.get();
+    bool client_keep = cs.keep_alive;
+    unsigned client_version = cs.version;
+    bool is_head = cs.head;
+    bool expects_continue = cs.expects_continue;
+
+    // The upstream request: same method, headers and body framing; our target and Host.
+    req.target(upstream_target(node.base, cs.rest));
     {
       std::string host = node.base.host.find(':') != std::string::npos ? "[" + node.base.host + "]"
                                                                        : node.base.host;
       if (node.base.port != (node.base.tls ? 443 : 80))
         host += ":" + std::to_string(node.base.port);
       req.set(bhttp::field::host, host);
-      auto xff = req[kForwardedFor];
-      req.set(kForwardedFor, xff.empty() ? client_ip_ : std::string(xff) + ", " + client_ip_);
-      req.set(kForwardedProto, "http");
-      if (!original_host.empty()) req.set(kForwardedHost, original_host);
     }
     auto& tcp = conn->tcp();
 
@@ -354,6 +412,10 @@ class session {
       dl_->arm(tcp, ctx_->idle_timeout);
       auto [wec, wn] = co_await bhttp::async_write(up, rsr, tuple_awaitable);
       if (wec == bhttp::error::need_buffer) wec = {};
+      if (wec && replay_if_stale && closed_by_peer(wec)) {
+        stale_ = true;
+        co_return false;
+      }
       if (wec) co_return co_await upstream_failed(p, snap, node, wec, client_version);
       if (p.is_done() && rsr.is_done()) break;
     }
@@ -368,6 +430,11 @@ class session {
     for (;;) {
       dl_->arm(tcp, std::chrono::milliseconds(snap.spec.response_timeout_ms));
       auto [ec, n] = co_await bhttp::async_read_header(up, ubuf, rp, tuple_awaitable);
+      if (ec && replay_if_stale && closed_by_peer(ec) && ubuf.size() == 0) {
+        stale_ = true;
+        co_return false;
+      }
+      replay_if_stale = false;  // after a 1xx the node has answered: no second try
       if (ec) co_return co_await upstream_failed(p, snap, node, ec, client_version);
       auto code = rp.get().result_int();
       if (code >= 100 && code < 200 && code != 101) {
@@ -471,6 +538,7 @@ class session {
   beast::flat_buffer ubuf_;  // reused for every upstream response of this connection
   std::shared_ptr<proxy_context> ctx_;
   std::shared_ptr<io_deadline> dl_;  // every read and write below is bounded through it
+  bool stale_ = false;               // forward() found its pooled connection closed by the node
   std::string client_ip_;
   std::unique_ptr<std::array<char, relay_buffer>> buf_;
 };

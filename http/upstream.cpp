@@ -117,7 +117,7 @@ upstream_pool& upstream_pool::this_thread() {
   return pool;
 }
 
-std::unique_ptr<upstream_conn> upstream_pool::take(const std::string& node_id) {
+std::unique_ptr<upstream_conn> upstream_pool::take(const std::string& node_id, bool verify) {
   auto it = idle_.find(node_id);
   if (it == idle_.end()) return nullptr;
   auto& v = it->second;
@@ -125,7 +125,7 @@ std::unique_ptr<upstream_conn> upstream_pool::take(const std::string& node_id) {
   while (!v.empty()) {
     auto c = std::move(v.back());
     v.pop_back();
-    if (now - c->idle_since < max_idle_age && still_open(*c)) return c;
+    if (now - c->idle_since < max_idle_age && (!verify || still_open(*c))) return c;
   }
   return nullptr;
 }

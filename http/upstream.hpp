@@ -47,7 +47,11 @@ boost::asio::awaitable<connect_result> connect_upstream(const url_parts& base,
 class upstream_pool {
  public:
   static upstream_pool& this_thread();
-  std::unique_ptr<upstream_conn> take(const std::string& node_id);
+  // With `verify`, an idle connection is first checked for a close by the node (one recv); the
+  // caller that can resend a request on a fresh connection skips that.
+  std::unique_ptr<upstream_conn> take(const std::string& node_id, bool verify = true);
+  // Closes the node's idle connections (it closed one: it restarted or timed them out).
+  void drop(const std::string& node_id) { idle_.erase(node_id); }
   void give(const std::string& node_id, std::unique_ptr<upstream_conn> conn);
   // Closes every idle connection; called on each I/O thread before its io_context goes away.
   void clear() { idle_.clear(); }
