@@ -477,10 +477,7 @@ class session {
         if (wec) co_return false;
         if (ctx_->metrics) snap.stats->bytes_out.fetch_add(*whole, std::memory_order_relaxed);
         ubuf.consume(static_cast<size_t>(*whole));
-        if (upstream_keep && ubuf.size() == 0) {
-          dl_->disarm();  // the pooled connection is no longer this session's to cancel
-          upstream_pool::this_thread().give(node.spec.node_id, std::move(conn));
-        }
+        if (upstream_keep && ubuf.size() == 0) keep_connection(node, conn);
         co_return keep;
       }
     }
@@ -524,10 +521,7 @@ class session {
       if (wec) co_return false;
       if (rp.is_done() && ssr.is_done()) break;
     }
-    if (upstream_keep && !close_delimited && ubuf.size() == 0) {
-      dl_->disarm();  // the pooled connection is no longer this session's to cancel
-      upstream_pool::this_thread().give(node.spec.node_id, std::move(conn));
-    }
+    if (upstream_keep && !close_delimited && ubuf.size() == 0) keep_connection(node, conn);
     co_return keep;
   }
 
@@ -593,6 +587,12 @@ class session {
     }
 
     co_return true;
+  }
+
+  // Hands a connection whose exchange ended cleanly to this thread's pool for the next request.
+  void keep_connection(const routed_node& node, std::unique_ptr<upstream_conn>& conn) {
+    dl_->disarm();  // the pooled connection is no longer this session's to cancel
+    upstream_pool::this_thread().give(node.spec.node_id, std::move(conn));
   }
 
   // The node failed after the request was chosen for it: 504 on timeout, else 502.
