@@ -190,6 +190,7 @@ int main(int argc, char** argv) {
   pctx->table = table;
   pctx->tls = tls;
   pctx->metrics = opt.metrics;
+  pctx->header_timeout = std::chrono::seconds(opt.client_header_timeout_s);
   auto proxy = std::make_shared<http::listener>(
       io, [pctx](http::tcp::socket s) { return http::proxy_session(std::move(s), pctx); });
   if (auto err = proxy->bind(proxy_host, proxy_port); !err.empty()) {

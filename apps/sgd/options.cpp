@@ -31,6 +31,9 @@ const flag flags[] = {
     {"cluster-secret", "SECRET", "shared by all controllers of a cluster (env SGD_CLUSTER_SECRET)"},
     {"tombstone-ttl", "SECONDS", "keep deletes this long for peers that were away (default 86400)"},
     {"alert-webhook", "URL", "POST every node event (JSON) to URL; 3 tries, never blocks routing"},
+    {"client-header-timeout", "SECONDS",
+     "close a client connection whose request header takes longer, or that idles between "
+     "requests longer (default 30)"},
     {"drain-grace", "SECONDS",
      "on SIGTERM: ping answers 418 this long before closing (default 10)"},
     {"drain-timeout", "SECONDS",
@@ -106,6 +109,8 @@ std::string apply(const std::string& name, const std::string& value, options& o)
     return read_int(name, value, 60, 365 * 86400, o.tombstone_ttl_s);
   else if (name == "threads")
     return read_int(name, value, 1, 256, o.threads);
+  else if (name == "client-header-timeout")
+    return read_int(name, value, 1, 3600, o.client_header_timeout_s);
   else if (name == "drain-grace")
     return read_int(name, value, 0, 3600, o.drain_grace_s);
   else if (name == "drain-timeout")

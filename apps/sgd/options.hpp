@@ -22,10 +22,11 @@ struct options {
   std::string peers;           // HOST:PORT,... (may include this controller)
   std::string cluster_secret;  // shared by the cluster's controllers (env SGD_CLUSTER_SECRET)
   int tombstone_ttl_s = 86400;
-  int drain_grace_s = 10;     // SIGTERM: ping answers 418 this long before listeners close
-  int drain_timeout_s = 300;  // then in-flight requests get this long to finish
-  bool metrics = true;        // --metrics off: no /metrics, no per-request metric updates
-  std::string ready_file;     // written with the bound addresses once serving
+  int client_header_timeout_s = 30;  // a request header must arrive within this (slowloris)
+  int drain_grace_s = 10;            // SIGTERM: ping answers 418 this long before listeners close
+  int drain_timeout_s = 300;         // then in-flight requests get this long to finish
+  bool metrics = true;               // --metrics off: no /metrics, no per-request metric updates
+  std::string ready_file;            // written with the bound addresses once serving
   bool help = false;
   bool version = false;
 };

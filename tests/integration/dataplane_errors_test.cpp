@@ -50,7 +50,8 @@ node_state node_info(const sgd_instance& s, const std::string& g, const std::str
 
 }  // namespace
 
-TEST_CASE("proxy errors: unknown group or path outside /groups/ gives 404 and no routable node 503", "[dataplane]") {
+TEST_CASE("proxy errors: unknown group or path outside /groups/ gives 404 and no routable node 503",
+          "[dataplane]") {
   sgd_instance sgd;
   test_node_process sick("sick");
 
@@ -58,8 +59,8 @@ TEST_CASE("proxy errors: unknown group or path outside /groups/ gives 404 and no
   CHECK(r.status == 404);
   CHECK(error_code(r) == "group_not_found");
 
-  for (std::string target : {"/", "/foo/bar", "/groups/", "/groups", "/api/server-groups",
-                             "/group/x/y"}) {
+  for (std::string target :
+       {"/", "/foo/bar", "/groups/", "/groups", "/api/server-groups", "/group/x/y"}) {
     INFO("target " << target);
     r = sgd.proxy("GET", target);
     CHECK(r.status == 404);
@@ -91,8 +92,7 @@ TEST_CASE("proxy errors: unknown group or path outside /groups/ gives 404 and no
 // Found while writing these tests: sgd aborts ("free(): double free detected in tcache 2") right
 // after sending the 502/504 of upstream_failed() (http/proxy.cpp), so the client may get a
 // reset instead of the answer and every later request fails.
-TEST_CASE("proxy errors: a node that drops the connection gives 502",
-          "[dataplane]") {
+TEST_CASE("proxy errors: a node that drops the connection gives 502", "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("dropper");
   put_group_fields(sgd, "drop", kSteadyHealth);
@@ -111,8 +111,7 @@ TEST_CASE("proxy errors: a node that drops the connection gives 502",
 }
 
 // Same abort as above (upstream_failed), after the 504.
-TEST_CASE("proxy errors: a node slower than responseTimeoutMs gives 504",
-          "[dataplane]") {
+TEST_CASE("proxy errors: a node slower than responseTimeoutMs gives 504", "[dataplane]") {
   sgd_instance sgd;
   test_node_process n("sloth");
   put_group_fields(sgd, "slowg", std::string(R"("responseTimeoutMs":300,)") + kSteadyHealth);
@@ -171,18 +170,17 @@ TEST_CASE("failover: a killed node is retried elsewhere and evicted by passive c
 // next requests must not get a 502 for it: a GET (sent without checking the pooled connection
 // first) goes again on a fresh connection, a POST with a body (never sent twice) only over a
 // pooled connection checked for a close first.
-TEST_CASE("keep-alive: a node restart does not turn pooled connections into 502s",
-          "[dataplane]") {
+TEST_CASE("keep-alive: a node restart does not turn pooled connections into 502s", "[dataplane]") {
   sgd_instance sgd;
   test_node_process a("phoenix");
-  put_group_fields(sgd, "ka",
-                   R"("strategy":"round_robin","healthCheck":{"intervalMs":60000,"timeoutMs":1000})");
+  put_group_fields(
+      sgd, "ka", R"("strategy":"round_robin","healthCheck":{"intervalMs":60000,"timeoutMs":1000})");
   add_node(sgd, "ka", a);
   // Several pooled connections: concurrent requests.
   std::vector<std::future<http_result>> warm;
   for (int i = 0; i < 4; ++i)
-    warm.push_back(std::async(std::launch::async,
-                              [&] { return sgd.proxy("GET", "/groups/ka/slow?ms=100"); }));
+    warm.push_back(
+        std::async(std::launch::async, [&] { return sgd.proxy("GET", "/groups/ka/slow?ms=100"); }));
   for (auto& f : warm) REQUIRE(f.get().status == 200);
 
   for (int round = 0; round < 2; ++round) {
@@ -196,6 +194,42 @@ TEST_CASE("keep-alive: a node restart does not turn pooled connections into 502s
       CHECK(r.header("X-Node") == "phoenix");
     }
   }
+  CHECK(sgd.alive());
+}
+
+// Slowloris: a client that sends its request header byte by byte (or not at all) must not hold
+// a connection longer than --client-header-timeout, nor keep others from being served; an idle
+// keep-alive connection is closed after the same time.
+TEST_CASE("slow clients: an unfinished request header is dropped after --client-header-timeout",
+          "[dataplane]") {
+  sgd_options o;
+  o.extra_args = {"--client-header-timeout", "1"};
+  sgd_instance sgd(o);
+  test_node_process a("patient");
+  put_group_fields(sgd, "sl", kSteadyHealth);
+  add_node(sgd, "sl", a);
+  auto slow = std::async(std::launch::async, [&] {
+    return raw_exchange(sgd.proxy_port(), "GET /groups/sl/x HTTP/1.1\r\nHost: a\r\nX-Slow: ", 8s);
+  });
+  auto idle = std::async(std::launch::async, [&] {
+    return raw_exchange(sgd.proxy_port(), "GET /groups/sl/x HTTP/1.1\r\nHost: a\r\n\r\n", 8s);
+  });
+  for (int i = 0; i < 5; ++i) REQUIRE(sgd.proxy("GET", "/groups/sl/x").status == 200);
+
+  auto s = slow.get();
+  INFO("slow: " << s.elapsed.count() << " ms, " << s.error << " " << s.received);
+  CHECK(s.closed_by_peer);
+  CHECK_FALSE(s.timed_out);
+  CHECK(s.elapsed >= 900ms);
+  CHECK(s.elapsed < 5s);      // the bound is 1 s; generous for a loaded machine
+  CHECK(s.received.empty());  // nothing to answer: the request never arrived
+
+  auto k = idle.get();
+  INFO("idle: " << k.elapsed.count() << " ms, " << k.error);
+  CHECK(k.received.rfind("HTTP/1.1 200", 0) == 0);  // answered, then closed when idle
+  CHECK(k.closed_by_peer);
+  CHECK(k.elapsed >= 900ms);
+  CHECK(k.elapsed < 5s);
   CHECK(sgd.alive());
 }
 
