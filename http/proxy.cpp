@@ -97,6 +97,16 @@ std::string upstream_target(const url_parts& base, std::string_view rest) {
   return t;
 }
 
+// The stream the proxy's reads and writes go through: the bare socket for plain TCP (Asio's
+// single-buffer send/recv path, no Beast stream layer: timeouts are io_deadline's), the TLS
+// stream as it is.
+tcp::socket& raw(plain_stream& s) {
+  return s.socket();
+}
+tls_stream& raw(tls_stream& s) {
+  return s;
+}
+
 // What the proxy keeps of the client's request line and headers once they are rewritten.
 struct client_side {
   bool keep_alive = true;
@@ -171,7 +181,7 @@ class session {
       p.header_limit(64 * 1024);
       p.body_limit(unlimited);
       dl_->arm(client_, ctx_->header_timeout);
-      auto [ec, n] = co_await bhttp::async_read_header(client_, cbuf_, p, tuple_awaitable);
+      auto [ec, n] = co_await bhttp::async_read_header(client_.socket(), cbuf_, p, tuple_awaitable);
       if (ec) {
         if (ec == bhttp::error::header_limit)
           co_await send_error(status::request_header_fields_too_large, "headers_too_large",
@@ -202,7 +212,7 @@ class session {
     auto res = error_response(st, code, msg, version, keep_alive);
     if (retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(retry_after));
     dl_->arm(client_, ctx_->idle_timeout);
-    co_await bhttp::async_write(client_, res, tuple_awaitable);
+    co_await bhttp::async_write(client_.socket(), res, tuple_awaitable);
   }
 
   // Answers a request without forwarding it. The connection stays open only when the request
@@ -406,7 +416,7 @@ class session {
     if (p.is_done() && !req.chunked()) {
       write_header(req, hbuf_);
       dl_->arm(tcp, ctx_->idle_timeout);
-      auto [wec, wn] = co_await asio::async_write(up, asio::buffer(hbuf_), tuple_awaitable);
+      auto [wec, wn] = co_await asio::async_write(raw(up), asio::buffer(hbuf_), tuple_awaitable);
       if (wec && replay_if_stale && closed_by_peer(wec)) {
         stale_ = true;
         co_return false;
@@ -426,7 +436,7 @@ class session {
     ubuf.clear();
     for (;;) {
       dl_->arm(tcp, std::chrono::milliseconds(snap.spec.response_timeout_ms));
-      auto [ec, n] = co_await bhttp::async_read_header(up, ubuf, rp, tuple_awaitable);
+      auto [ec, n] = co_await bhttp::async_read_header(raw(up), ubuf, rp, tuple_awaitable);
       if (ec && replay_if_stale && closed_by_peer(ec) && ubuf.size() == 0) {
         stale_ = true;
         co_return false;
@@ -473,7 +483,7 @@ class session {
         auto body = asio::buffer(ubuf.data(), static_cast<size_t>(*whole));
         std::array<asio::const_buffer, 2> out{asio::buffer(hbuf_), body};
         dl_->arm(client_, ctx_->idle_timeout);
-        auto [wec, wn] = co_await asio::async_write(client_, out, tuple_awaitable);
+        auto [wec, wn] = co_await asio::async_write(client_.socket(), out, tuple_awaitable);
         if (wec) co_return false;
         if (ctx_->metrics) snap.stats->bytes_out.fetch_add(*whole, std::memory_order_relaxed);
         ubuf.consume(static_cast<size_t>(*whole));
@@ -489,7 +499,8 @@ class session {
     // event).
     if (!rp.is_done() && ubuf.size() == 0) {
       dl_->arm(client_, ctx_->idle_timeout);
-      if (auto [ec, n] = co_await bhttp::async_write_header(client_, ssr, tuple_awaitable); ec)
+      if (auto [ec, n] = co_await bhttp::async_write_header(client_.socket(), ssr, tuple_awaitable);
+          ec)
         co_return false;
     }
     for (;;) {
@@ -497,7 +508,7 @@ class session {
         res.body().data = buf.data();
         res.body().size = buf.size();
         dl_->arm(tcp, std::chrono::milliseconds(snap.spec.response_timeout_ms));
-        auto [ec, n] = co_await bhttp::async_read_some(up, ubuf, rp, tuple_awaitable);
+        auto [ec, n] = co_await bhttp::async_read_some(raw(up), ubuf, rp, tuple_awaitable);
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec == bhttp::error::partial_message || ec == asio::error::eof) {
           if (!close_delimited) co_return false;  // cut short: the client must see it
@@ -516,7 +527,7 @@ class session {
         res.body().more = false;
       }
       dl_->arm(client_, ctx_->idle_timeout);
-      auto [wec, wn] = co_await bhttp::async_write(client_, ssr, tuple_awaitable);
+      auto [wec, wn] = co_await bhttp::async_write(client_.socket(), ssr, tuple_awaitable);
       if (wec == bhttp::error::need_buffer) wec = {};
       if (wec) co_return false;
       if (rp.is_done() && ssr.is_done()) break;
@@ -542,7 +553,7 @@ class session {
       // otherwise the header goes first so the node can start (and 100-continue clients send).
       if (cbuf_.size() == 0) {
         dl_->arm(tcp, ctx_->idle_timeout);
-        if (auto [ec, n] = co_await bhttp::async_write_header(up, rsr, tuple_awaitable); ec) {
+        if (auto [ec, n] = co_await bhttp::async_write_header(raw(up), rsr, tuple_awaitable); ec) {
           co_await upstream_failed(p, snap, node, ec, client_version);
           co_return false;
         }
@@ -553,7 +564,7 @@ class session {
         req.body().data = buf.data();
         req.body().size = buf.size();
         dl_->arm(client_, ctx_->idle_timeout);
-        auto [ec, n] = co_await bhttp::async_read_some(client_, cbuf_, p, tuple_awaitable);
+        auto [ec, n] = co_await bhttp::async_read_some(client_.socket(), cbuf_, p, tuple_awaitable);
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec == bhttp::error::body_limit) {
           co_await send_error(status::payload_too_large, "body_too_large",
@@ -577,7 +588,7 @@ class session {
         req.body().more = false;
       }
       dl_->arm(tcp, ctx_->idle_timeout);
-      auto [wec, wn] = co_await bhttp::async_write(up, rsr, tuple_awaitable);
+      auto [wec, wn] = co_await bhttp::async_write(raw(up), rsr, tuple_awaitable);
       if (wec == bhttp::error::need_buffer) wec = {};
       if (wec) {
         co_await upstream_failed(p, snap, node, wec, client_version);
