@@ -5,6 +5,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <time.h>
+
 namespace sg::http {
 
 namespace asio = boost::asio;
@@ -16,10 +18,23 @@ std::shared_ptr<io_deadline> io_deadline::start(const asio::any_io_executor& ex)
   return d;
 }
 
+namespace {
+
+// CLOCK_MONOTONIC at the kernel tick's resolution (a few ms): steady_clock's own clock, read at
+// a fraction of the cost, four times per proxied request. Deadlines of seconds do not mind.
+io_deadline::clock::time_point coarse_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return io_deadline::clock::time_point(std::chrono::seconds(ts.tv_sec) +
+                                        std::chrono::nanoseconds(ts.tv_nsec));
+}
+
+}  // namespace
+
 void io_deadline::arm(boost::beast::tcp_stream& stream, clock::duration d) {
   target_ = &stream;
   fired_ = false;  // a cancel that raced a completed I/O must not be blamed on this one
-  deadline_ = clock::now() + d;
+  deadline_ = coarse_now() + d;
   // Only a deadline earlier than the one the watchdog sleeps towards needs to wake it; a later
   // one (the common case: every request pushes it further out) costs nothing here.
   if (deadline_ < timer_.expiry()) timer_.cancel();

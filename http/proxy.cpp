@@ -3,6 +3,7 @@
 #include "actors/messages.hpp"
 #include "actors/strategies.hpp"
 #include "http/error_reply.hpp"
+#include "http/header_arena.hpp"
 #include "http/io_deadline.hpp"
 #include "http/route_metadata.hpp"
 #include "http/upstream.hpp"
@@ -35,8 +36,11 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr size_t relay_buffer = 64 * 1024;
 constexpr uint64_t unlimited = std::numeric_limits<uint64_t>::max();
 
-using req_parser = bhttp::request_parser<bhttp::buffer_body>;
-using res_parser = bhttp::response_parser<bhttp::buffer_body>;
+// Header fields live in the connection's arena (see header_arena.hpp).
+using fields_alloc = arena_allocator<char>;
+using req_parser = bhttp::parser<true, bhttp::buffer_body, fields_alloc>;
+using res_parser = bhttp::parser<false, bhttp::buffer_body, fields_alloc>;
+using upstream_request = req_parser::value_type;
 
 // Counts a request against its node for as long as it runs.
 struct in_flight_guard {
@@ -117,8 +121,8 @@ struct client_side {
 };
 
 // An HTTP/1.x header as it goes on the wire, into `out` (reused: no allocation once warm).
-template <bool isRequest>
-void write_header(const bhttp::header<isRequest, bhttp::fields>& h, std::string& out) {
+template <bool isRequest, class Fields>
+void write_header(const bhttp::header<isRequest, Fields>& h, std::string& out) {
   auto add = [&out](auto sv) { out.append(sv.data(), sv.size()); };
   out.clear();
   const char* version = h.version() == 10 ? "HTTP/1.0" : "HTTP/1.1";
@@ -177,7 +181,9 @@ class session {
     ctx_->active.fetch_add(1, std::memory_order_relaxed);
     for (;;) {
       if (!counted && ctx_->stopping.load()) break;
-      req_parser p;
+      arena_.reset();  // the previous request's fields are gone with its parser
+      req_parser p{std::piecewise_construct, std::make_tuple(),
+                   std::make_tuple(fields_alloc{arena_})};
       p.header_limit(64 * 1024);
       p.body_limit(unlimited);
       dl_->arm(client_, ctx_->header_timeout);
@@ -363,7 +369,7 @@ class session {
 
   // The node-independent part of the upstream request: hop-by-hop headers out, HTTP/1.1
   // keep-alive, X-Forwarded-*. forward() sets the target and Host for the node it talks to.
-  void rewrite_for_upstream(bhttp::request<bhttp::buffer_body>& req) {
+  void rewrite_for_upstream(upstream_request& req) {
     std::string original_host(req[bhttp::field::host]);
     strip_hop_by_hop(req);
     req.erase(bhttp::field::expect);
@@ -428,7 +434,8 @@ class session {
     }
 
     // Response header: wait up to the group's response timeout; skip interim 1xx answers.
-    res_parser rp;
+    res_parser rp{std::piecewise_construct, std::make_tuple(),
+                  std::make_tuple(fields_alloc{arena_})};
     rp.body_limit(unlimited);
     rp.header_limit(64 * 1024);
     if (is_head) rp.skip(true);
@@ -446,7 +453,8 @@ class session {
       auto code = rp.get().result_int();
       if (code >= 100 && code < 200 && code != 101) {
         rp.~res_parser();
-        new (&rp) res_parser;
+        new (&rp) res_parser{std::piecewise_construct, std::make_tuple(),
+                             std::make_tuple(fields_alloc{arena_})};
         rp.body_limit(unlimited);
         if (is_head) rp.skip(true);
         continue;
@@ -493,7 +501,7 @@ class session {
     }
 
     // Response body: forward each piece as soon as it arrives (SSE, token streams).
-    bhttp::response_serializer<bhttp::buffer_body> ssr{res};
+    bhttp::serializer<false, bhttp::buffer_body, bhttp::basic_fields<fields_alloc>> ssr{res};
     // As for the request: one write for header and body when the body is already here; the
     // header alone first when it is not (an event stream's header must not wait for its first
     // event).
@@ -544,7 +552,7 @@ class session {
                                      unsigned client_version) {
     auto& req = p.get();
     auto& buf = *buf_;
-    bhttp::request_serializer<bhttp::buffer_body> rsr{req};
+    bhttp::serializer<true, bhttp::buffer_body, bhttp::basic_fields<fields_alloc>> rsr{req};
     if (!p.is_done()) {
       // Read bodies in 64 KiB pieces (Beast would otherwise read what the buffer's small
       // capacity allows: 512 bytes).
@@ -631,6 +639,7 @@ class session {
   static constexpr std::string_view kForwardedHost = "X-Forwarded-Host";
 
   beast::tcp_stream client_;
+  header_arena arena_;  // declared before everything that may hold fields allocated from it
   beast::flat_buffer cbuf_;
   beast::flat_buffer ubuf_;  // reused for every upstream response of this connection
   std::shared_ptr<proxy_context> ctx_;
