@@ -59,22 +59,28 @@ struct in_flight_guard {
   in_flight_guard& operator=(const in_flight_guard&) = delete;
 };
 
+bool hop_by_hop(bhttp::field f) {
+  using bhttp::field;
+  return f == field::connection || f == field::keep_alive || f == field::proxy_connection ||
+         f == field::proxy_authenticate || f == field::proxy_authorization || f == field::te ||
+         f == field::trailer || f == field::upgrade;
+}
+
 // Hop-by-hop headers (RFC 9110 7.6.1) and those named in Connection are not forwarded.
-// Transfer-Encoding stays: the serializer frames the body with it.
+// Transfer-Encoding stays: the serializer frames the body with it. One pass over the (few)
+// fields rather than a lookup per name: this runs twice per proxied request.
 template <class Fields>
 void strip_hop_by_hop(Fields& f) {
-  std::vector<std::string> named;
+  std::vector<std::string> named;  // rare: "close" and "keep-alive" name no other field
   for (auto token : bhttp::token_list{f[bhttp::field::connection]})
-    named.emplace_back(token.data(), token.size());
-  for (auto& n : named) f.erase(n);
-  f.erase(bhttp::field::connection);
-  f.erase(bhttp::field::keep_alive);
-  f.erase(bhttp::field::proxy_connection);
-  f.erase(bhttp::field::proxy_authenticate);
-  f.erase(bhttp::field::proxy_authorization);
-  f.erase(bhttp::field::te);
-  f.erase(bhttp::field::trailer);
-  f.erase(bhttp::field::upgrade);
+    if (!beast::iequals(token, "close") && !beast::iequals(token, "keep-alive"))
+      named.emplace_back(token.data(), token.size());
+  for (auto it = f.begin(); it != f.end();) {
+    bool drop = hop_by_hop(it->name());
+    for (size_t i = 0; !drop && i < named.size(); ++i)
+      drop = beast::iequals(it->name_string(), named[i]);
+    it = drop ? f.erase(it) : std::next(it);
+  }
 }
 
 struct group_route {
