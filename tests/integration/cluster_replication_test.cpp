@@ -37,7 +37,8 @@ long ms_since(clock_type::time_point t) {
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t).count());
 }
 
-std::string registration(const std::string& name, const std::string& base_url = "http://127.0.0.1:1") {
+std::string registration(const std::string& name,
+                         const std::string& base_url = "http://127.0.0.1:1") {
   return "{\"name\":\"" + name + "\",\"baseUrl\":\"" + base_url + "\"}";
 }
 
@@ -50,8 +51,8 @@ std::string to_text(const rapidjson::Value& v) {
 
 // A node's replicated fields (not this controller's health view), as one comparable line.
 std::string durable_fields(const rapidjson::Value& n) {
-  static const std::set<std::string> runtime = {"status", "consecutiveFailures", "inFlight",
-                                                "requests", "lastCheck", "replicas"};
+  static const std::set<std::string> runtime = {"status",   "consecutiveFailures", "inFlight",
+                                                "requests", "lastCheck",           "replicas"};
   std::map<std::string, std::string> m;
   for (auto& e : n.GetObject()) {
     std::string k(e.name.GetString(), e.name.GetStringLength());
@@ -83,9 +84,8 @@ struct cluster {
                                              const std::string& secret) {
     sgd_options o;
     o.log_level = "info";
-    o.extra_args = {"--drain-grace", "0",       "--threads",       "1",
-                    "--cluster-listen", listen, "--peers",         peers,
-                    "--cluster-secret", secret, "--tombstone-ttl", "3600"};
+    o.extra_args = {"--drain-grace", "0",   "--threads",        "1",    "--cluster-listen", listen,
+                    "--peers",       peers, "--cluster-secret", secret, "--tombstone-ttl",  "3600"};
     return std::make_unique<sgd_instance>(o);
   }
 
@@ -228,8 +228,8 @@ TEST_CASE("cluster: a write at any controller is visible at the others within a 
     for (size_t j = 0; j < 3; ++j) {
       if (j == i) continue;
       bool seen = wait_until(
-          [&] { return c[j].admin("GET", "/api/server-groups/vis/nodes/" + id).status == 200; },
-          5s, 5ms);
+          [&] { return c[j].admin("GET", "/api/server-groups/vis/nodes/" + id).status == 200; }, 5s,
+          5ms);
       auto ms = ms_since(t0);
       CHECK(seen);
       CHECK(ms < 2000);
@@ -264,8 +264,8 @@ TEST_CASE("cluster: kill -9 during a write stream loses no acknowledged write", 
   cluster c(3);
   REQUIRE(wait_all_connected(c));
   REQUIRE(c[0].admin("PUT", "/api/server-groups/stream", "{}").status == 201);
-  REQUIRE(wait_until([&] { return c[2].admin("GET", "/api/server-groups/stream").status == 200; },
-                     3s));
+  REQUIRE(
+      wait_until([&] { return c[2].admin("GET", "/api/server-groups/stream").status == 200; }, 3s));
 
   struct acked {
     std::string name;
@@ -345,7 +345,8 @@ TEST_CASE("cluster: kill -9 during a write stream loses no acknowledged write", 
       }
     }
   CHECK(missing_on_survivors == 0);
-  if (weak_acks) WARN(weak_acks << " write(s) acknowledged by the killed controller with replicas < 3");
+  if (weak_acks)
+    WARN(weak_acks << " write(s) acknowledged by the killed controller with replicas < 3");
 
   // The killed controller comes back on its data dir and catches up; then all three agree.
   c[2].restart();
@@ -448,15 +449,15 @@ TEST_CASE("cluster: same-name registrations at two controllers at once end as on
       ++ready;
       while (ready < 2) std::this_thread::yield();
       out = c[at].admin("POST", "/api/server-groups/" + group + "/nodes",
-                        "{\"name\":\"twin\",\"baseUrl\":\"" + url + "\",\"weight\":" +
-                            std::to_string(at + 5) + "}");
+                        "{\"name\":\"twin\",\"baseUrl\":\"" + url +
+                            "\",\"weight\":" + std::to_string(at + 5) + "}");
     };
     std::thread t0([&] { fire(0, r0, "http://127.0.0.1:1/from-a"); });
     std::thread t1([&] { fire(1, r1, "http://127.0.0.1:1/from-b"); });
     t0.join();
     t1.join();
-    INFO("round " << round << ": " << r0.status << " " << r0.body << "\n" << r1.status << " "
-                  << r1.body);
+    INFO("round " << round << ": " << r0.status << " " << r0.body << "\n"
+                  << r1.status << " " << r1.body);
     REQUIRE((r0.status == 201 || r0.status == 200));
     REQUIRE((r1.status == 201 || r1.status == 200));
     CHECK(node_id_of(r0) == node_id_of(r1));
@@ -473,8 +474,10 @@ TEST_CASE("cluster: same-name registrations at two controllers at once end as on
     }
     // The winner is one of the two writes, whole (not a mix of fields).
     auto& fields = first.begin()->second;
-    bool from_a = fields.find("from-a") != std::string::npos && fields.find("weight=5;") != std::string::npos;
-    bool from_b = fields.find("from-b") != std::string::npos && fields.find("weight=6;") != std::string::npos;
+    bool from_a =
+        fields.find("from-a") != std::string::npos && fields.find("weight=5;") != std::string::npos;
+    bool from_b =
+        fields.find("from-b") != std::string::npos && fields.find("weight=6;") != std::string::npos;
     CHECK((from_a || from_b));
   }
 }
@@ -573,8 +576,7 @@ TEST_CASE("cluster: deletes replicate and a returning controller does not resurr
   d = c[1].admin("DELETE", "/api/server-groups/tomb?force=true");
   CHECK(d.status == 204);
   CHECK(replicas_of(d) == 3);
-  for (size_t i = 0; i < 3; ++i)
-    CHECK(c[i].admin("GET", "/api/server-groups/tomb").status == 404);
+  for (size_t i = 0; i < 3; ++i) CHECK(c[i].admin("GET", "/api/server-groups/tomb").status == 404);
 }
 
 namespace {
@@ -622,8 +624,8 @@ TEST_CASE("cluster: group settings written in a partition survive a registration
   cluster c(3);
   REQUIRE(wait_all_connected(c));
   isolate(c, 0);
-  auto put = c[0].admin("PUT", "/api/server-groups/cfg",
-                        R"({"strategy":"round_robin","retries":7})");
+  auto put =
+      c[0].admin("PUT", "/api/server-groups/cfg", R"({"strategy":"round_robin","retries":7})");
   REQUIRE(put.status == 201);
   CHECK(body_replicas(put) == 1);
   swap_partition(c, 0);  // controller 0 stopped; 1 and 2 never saw the PUT
@@ -648,8 +650,10 @@ TEST_CASE("cluster: group settings written in a partition survive a registration
 // the node record stays live under a deleted group. When the group is later recreated by a
 // registration at some controller, every controller must show the same nodes in it (the
 // recreating controller's new group actor must be given the node records already there).
-TEST_CASE("cluster: a group recreated over a concurrently registered node looks the same "
-          "everywhere", "[cluster]") {
+TEST_CASE(
+    "cluster: a group recreated over a concurrently registered node looks the same "
+    "everywhere",
+    "[cluster]") {
   cluster c(3);
   REQUIRE(wait_all_connected(c));
   REQUIRE(c[0].admin("POST", "/api/server-groups/orph/nodes", registration("old")).status == 201);
