@@ -70,6 +70,16 @@ void schedule_publish(self_ptr self) {
   self->send(self, publish_atom::value);
 }
 
+// Publishes now and delivers the answers that waited for it.
+void flush_publish(self_ptr self) {
+  auto& st = self->state;
+  st.publish_pending = false;
+  publish(self);
+  auto ready = std::move(st.after_publish);
+  st.after_publish.clear();
+  for (auto& [rp, r] : ready) rp.deliver(std::move(r));
+}
+
 // Answers now, or after the pending publish if one is due (the caller must find what it was
 // told in the routing snapshot).
 void answer(self_ptr self, caf::response_promise& rp, register_result r) {
@@ -221,7 +231,7 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
       },
       [=](node_del_atom, const std::string& id) {
         remove_child(self, id);
-        schedule_publish(self);
+        flush_publish(self);  // a deleted node leaves routing at once, not after the queue
       },
       [=](health_atom, const std::string& id, node_health& h) {
         auto& st = self->state;
@@ -242,12 +252,7 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
         c.waiting.clear();
       },
       [=](publish_atom) {
-        auto& st = self->state;
-        st.publish_pending = false;
-        publish(self);
-        auto ready = std::move(st.after_publish);
-        st.after_publish.clear();
-        for (auto& [rp, r] : ready) rp.deliver(std::move(r));
+        if (self->state.publish_pending) flush_publish(self);  // else: flushed meanwhile
       },
       [=](restart_atom, const std::string& id) {
         auto& st = self->state;
