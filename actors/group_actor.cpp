@@ -191,7 +191,9 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
         if (health_changed)
           for (auto& [id, c] : st.children)
             if (c.actor) self->send(c.actor, spec_atom::value, c.spec, st.args.spec.health);
-        schedule_publish(self);
+        // Settings (strategy, sticky headers, limits) apply to the next request: the PUT that
+        // changed them is answered after this, so publish now, not after the queue.
+        flush_publish(self);
       },
       [=](spec_atom, node_spec& spec) {
         bool changed = false;
