@@ -1,7 +1,7 @@
 #pragma once
 // Connections to nodes: plain TCP or TLS (certificate verification, SNI, host name check), and a
 // per-thread keep-alive pool of idle ones keyed by node id. A pooled connection is checked for a
-// close by the peer before it is reused.
+// close by the peer before it is reused, unless the caller can resend its request elsewhere.
 #include "actors/url.hpp"
 
 #include <boost/asio/awaitable.hpp>
