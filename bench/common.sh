@@ -216,3 +216,15 @@ sgd_snapshot() {
   SGD_BASE_FLAGS=()
   if "$SGD" --help 2>&1 | grep -q -- '--drain-grace'; then SGD_BASE_FLAGS+=(--drain-grace 0); fi
 }
+
+# nginx_main_conf DIR [WORKER_CONNECTIONS]: the top of an nginx.conf run from DIR (foreground, pid
+# and error log inside DIR: never the system config). The caller appends its http block.
+nginx_main_conf() {
+  cat <<EOF
+worker_processes 1;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections ${2:-4096}; }
+EOF
+}

@@ -27,18 +27,16 @@ sgd_snapshot "${SGD:-$here/../../build/apps/sgd}"
 # One nginx answering every health check.
 free_port np
 mkdir -p "$BENCH_TMP/nginx/logs"
-cat >"$BENCH_TMP/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $BENCH_TMP/nginx/nginx.pid;
-error_log $BENCH_TMP/nginx/error.log warn;
-events { worker_connections 8192; }
+{
+  nginx_main_conf "$BENCH_TMP/nginx" 8192
+  cat <<CONF
 http {
   log_format tiny '.';
   access_log $BENCH_TMP/nginx/checks.log tiny buffer=64k flush=200ms;
   server { listen 127.0.0.1:$np; location / { return 200 "ok\n"; } }
 }
 CONF
+} >"$BENCH_TMP/nginx/nginx.conf"
 bench_start nginx "$BENCH_TMP/nginx.log" nginx -p "$BENCH_TMP/nginx" -c "$BENCH_TMP/nginx/nginx.conf"
 wait_port "$np"
 

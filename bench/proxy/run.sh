@@ -40,16 +40,7 @@ log "temp dir $T; proxy core $PROXY_CPU, load core $LOAD_CPU"
 free_port B1; free_port B2; free_port B3
 free_port P_HAPROXY; free_port P_NGINX; free_port P_SGD; free_port A_SGD
 
-# nginx needs its temp paths and error log inside the prefix: never touch the system config.
-nginx_common() {
-  cat <<EOF
-worker_processes 1;
-daemon off;
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-events { worker_connections 4096; }
-EOF
-}
+# nginx needs its temp paths inside the prefix too: never touch the system config.
 nginx_http_common() {
   cat <<EOF
   access_log off;
@@ -66,7 +57,7 @@ EOF
 # --- backends --------------------------------------------------------------------------------
 mkdir -p "$T/backend"
 {
-  nginx_common "$T/backend"
+  nginx_main_conf "$T/backend"
   echo "http {"
   nginx_http_common "$T/backend"
   cat <<EOF
@@ -112,7 +103,7 @@ haproxy -c -f "$T/haproxy.cfg" >/dev/null || die "bad haproxy config"
 # --- nginx as a proxy ------------------------------------------------------------------------
 mkdir -p "$T/nginxp"
 {
-  nginx_common "$T/nginxp"
+  nginx_main_conf "$T/nginxp"
   echo "http {"
   nginx_http_common "$T/nginxp"
   cat <<EOF

@@ -61,12 +61,9 @@ else
   log "no test node at $TEST_NODE: falling back to nginx (body read and discarded, no sha check)"
   free_port BPORT
   mkdir -p "$T/nginx"
-  cat >"$T/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log warn;
-events { worker_connections 1024; }
+  {
+    nginx_main_conf "$T/nginx" 1024
+    cat <<EOF
 http {
   access_log off;
   client_body_temp_path $T/nginx/body;
@@ -82,6 +79,7 @@ http {
   }
 }
 EOF
+  } >"$T/nginx/nginx.conf"
   bench_start nginx-backend "$T/nginx/out.log" taskset -c "$LOAD_CPU" \
     nginx -p "$T/nginx" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf"
   NODE_PID=$BENCH_LAST_PID
