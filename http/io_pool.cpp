@@ -4,7 +4,10 @@ namespace sg::http {
 
 io_pool::io_pool(unsigned threads) {
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
-    contexts_.push_back(std::make_unique<boost::asio::io_context>(1));
+    // Only this context's thread does I/O on its sockets (other threads post to it), so the
+    // per-socket locks go; the scheduler and registration locks stay for those posts.
+    contexts_.push_back(
+        std::make_unique<boost::asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
     guards_.push_back(
         std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
             contexts_.back()->get_executor()));

@@ -1,7 +1,7 @@
 #pragma once
 // N single-threaded io_contexts, one thread each (the nginx/HAProxy worker model): a connection
 // and every upstream socket it uses live on one thread, so upstream pools are per thread and
-// need no locks, and Asio runs without its internal locking.
+// need no locks, and Asio skips its per-socket locking (other threads only post to a context).
 #include <boost/asio/io_context.hpp>
 
 #include <functional>

@@ -6,6 +6,7 @@
 #include "http/header_arena.hpp"
 #include "http/io_deadline.hpp"
 #include "http/route_metadata.hpp"
+#include "http/socket_io.hpp"
 #include "http/upstream.hpp"
 #include "metrics/log.hpp"
 
@@ -195,7 +196,7 @@ class session {
       p.header_limit(64 * 1024);
       p.body_limit(unlimited);
       dl_->arm(client_, ctx_->header_timeout);
-      auto [ec, n] = co_await bhttp::async_read_header(client_.socket(), cbuf_, p, tuple_awaitable);
+      auto ec = co_await read_header(client_.socket(), cbuf_, p);
       if (ec) {
         if (ec == bhttp::error::header_limit)
           co_await send_error(status::request_header_fields_too_large, "headers_too_large",
@@ -430,7 +431,7 @@ class session {
     if (p.is_done() && !req.chunked()) {
       write_header(req, hbuf_);
       dl_->arm(tcp, ctx_->idle_timeout);
-      auto [wec, wn] = co_await asio::async_write(raw(up), asio::buffer(hbuf_), tuple_awaitable);
+      auto wec = co_await send_all(raw(up), asio::buffer(hbuf_));
       if (wec && replay_if_stale && closed_by_peer(wec)) {
         stale_ = true;
         co_return false;
@@ -451,7 +452,7 @@ class session {
     ubuf.clear();
     for (;;) {
       dl_->arm(tcp, std::chrono::milliseconds(snap.spec.response_timeout_ms));
-      auto [ec, n] = co_await bhttp::async_read_header(raw(up), ubuf, rp, tuple_awaitable);
+      auto ec = co_await read_header(raw(up), ubuf, rp);
       if (ec && replay_if_stale && closed_by_peer(ec) && ubuf.size() == 0) {
         stale_ = true;
         co_return false;
@@ -505,8 +506,7 @@ class session {
         // No co_await inside ?: (g++ 12 miscompiles it): two plain statements.
         beast::error_code wec;
         if (joined)
-          std::tie(wec, std::ignore) =
-              co_await asio::async_write(client_.socket(), asio::buffer(hbuf_), tuple_awaitable);
+          wec = co_await send_all(client_.socket(), asio::buffer(hbuf_));
         else
           std::tie(wec, std::ignore) =
               co_await asio::async_write(client_.socket(), out, tuple_awaitable);
