@@ -133,16 +133,17 @@ struct client_side {
 template <bool isRequest, class Fields>
 void write_header(const bhttp::header<isRequest, Fields>& h, std::string& out) {
   auto add = [&out](auto sv) { out.append(sv.data(), sv.size()); };
+  using namespace std::string_view_literals;
   out.clear();
-  const char* version = h.version() == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  auto version = h.version() == 10 ? "HTTP/1.0"sv : "HTTP/1.1"sv;
   if constexpr (isRequest) {
     add(h.method_string());
     out += ' ';
     add(h.target());
     out += ' ';
-    out += version;
+    add(version);
   } else {
-    out += version;
+    add(version);
     char code[8];
     auto [end, ec] = std::to_chars(code, code + sizeof code, h.result_int());
     (void)ec;
@@ -151,14 +152,14 @@ void write_header(const bhttp::header<isRequest, Fields>& h, std::string& out) {
     out += ' ';
     add(h.reason());
   }
-  out += "\r\n";
+  add("\r\n"sv);
   for (auto& f : h) {
     add(f.name_string());
-    out += ": ";
+    add(": "sv);
     add(f.value());
-    out += "\r\n";
+    add("\r\n"sv);
   }
-  out += "\r\n";
+  add("\r\n"sv);
 }
 
 // RFC 9110 9.2.2: safe to send twice.
@@ -196,7 +197,12 @@ class session {
       p.header_limit(64 * 1024);
       p.body_limit(unlimited);
       dl_->arm(client_, ctx_->header_timeout);
-      auto ec = co_await read_header(client_.socket(), cbuf_, p);
+      auto ec = feed_header(cbuf_, p);
+      while (ec == bhttp::error::need_more) {
+        auto [rec, n] =
+            co_await client_.socket().async_read_some(header_space(cbuf_), tuple_awaitable);
+        ec = header_read(cbuf_, p, rec, n);
+      }
       if (ec) {
         if (ec == bhttp::error::header_limit)
           co_await send_error(status::request_header_fields_too_large, "headers_too_large",
@@ -235,7 +241,7 @@ class session {
   asio::awaitable<bool> reject(req_parser& p, status st, std::string code, std::string msg,
                                int retry_after = 0) {
     auto& req = p.get();
-    bool keep = req.keep_alive() && p.is_done();
+    bool keep = p.keep_alive() && p.is_done();  // the client's own Connection, not ours
     co_await send_error(st, code, msg, req.version(), keep, retry_after);
     co_return keep;
   }
@@ -296,7 +302,7 @@ class session {
 
     // What forward() needs of the client's request, taken before the node-independent rewrite
     // (done once: forward() may run twice, see `fresh_only`).
-    client_side cs{req.keep_alive(), req.version(), req.method() == bhttp::verb::head,
+    client_side cs{p.keep_alive(), req.version(), req.method() == bhttp::verb::head,
                    beast::iequals(req[bhttp::field::expect], "100-continue"),
                    std::string(route.rest)};
     rewrite_for_upstream(req);
@@ -382,8 +388,7 @@ class session {
     std::string original_host(req[bhttp::field::host]);
     strip_hop_by_hop(req);
     req.erase(bhttp::field::expect);
-    req.version(11);
-    req.keep_alive(true);
+    req.version(11);  // keep-alive by default; its Connection header is gone with the others
     auto xff = req[kForwardedFor];
     req.set(kForwardedFor, xff.empty() ? client_ip_ : std::string(xff) + ", " + client_ip_);
     req.set(kForwardedProto, "http");
@@ -428,10 +433,12 @@ class session {
 
     // A request without a body (the common GET): one write of a header built here. Beast's
     // serializer walks nested buffer views per field and costs several % of the request path.
-    if (p.is_done() && !req.chunked()) {
+    if (p.is_done() && !p.chunked()) {
       write_header(req, hbuf_);
       dl_->arm(tcp, ctx_->idle_timeout);
-      auto wec = co_await send_all(raw(up), asio::buffer(hbuf_));
+      beast::error_code wec;
+      if (auto rest = send_now(raw(up), asio::buffer(hbuf_), wec); rest.size())
+        std::tie(wec, std::ignore) = co_await asio::async_write(raw(up), rest, tuple_awaitable);
       if (wec && replay_if_stale && closed_by_peer(wec)) {
         stale_ = true;
         co_return false;
@@ -452,7 +459,11 @@ class session {
     ubuf.clear();
     for (;;) {
       dl_->arm(tcp, std::chrono::milliseconds(snap.spec.response_timeout_ms));
-      auto ec = co_await read_header(raw(up), ubuf, rp);
+      auto ec = feed_header(ubuf, rp);
+      while (ec == bhttp::error::need_more) {
+        auto [rec, n] = co_await raw(up).async_read_some(header_space(ubuf), tuple_awaitable);
+        ec = header_read(ubuf, rp, rec, n);
+      }
       if (ec && replay_if_stale && closed_by_peer(ec) && ubuf.size() == 0) {
         stale_ = true;
         co_return false;
@@ -474,9 +485,10 @@ class session {
     if (!rp.is_done()) ubuf.reserve(relay_buffer);  // 64 KiB reads for the body
     auto code_class = std::min<unsigned>(res.result_int() / 100, 5);
     if (ctx_->metrics) node.runtime->responses[code_class].fetch_add(1, std::memory_order_relaxed);
-    bool upstream_keep = res.keep_alive();
+    // What the parser saw of the framing and Connection: no second look through the fields.
+    bool upstream_keep = rp.keep_alive();
     strip_hop_by_hop(res);
-    bool close_delimited = !res.has_content_length() && !res.chunked() && !rp.is_done();
+    bool close_delimited = !rp.content_length() && !rp.chunked() && !rp.is_done();
     bool keep = client_keep;
     if (close_delimited) {
       if (client_version >= 11)
@@ -485,11 +497,12 @@ class session {
         keep = false;
     }
     res.version(client_version);
-    res.keep_alive(keep);
+    if (keep != (client_version >= 11))  // else the version's default says it
+      res.set(bhttp::field::connection, keep ? "keep-alive" : "close");
 
     // The whole answer is already read and framed by Content-Length (the common small answer):
     // the header built here and the body straight from the read buffer, in one write.
-    if (!close_delimited && !res.chunked()) {
+    if (!close_delimited && !rp.chunked()) {
       std::optional<uint64_t> whole;
       if (rp.is_done())
         whole = 0;
@@ -505,9 +518,11 @@ class session {
         dl_->arm(client_, ctx_->idle_timeout);
         // No co_await inside ?: (g++ 12 miscompiles it): two plain statements.
         beast::error_code wec;
-        if (joined)
-          wec = co_await send_all(client_.socket(), asio::buffer(hbuf_));
-        else
+        if (joined) {
+          if (auto rest = send_now(client_.socket(), asio::buffer(hbuf_), wec); rest.size())
+            std::tie(wec, std::ignore) =
+                co_await asio::async_write(client_.socket(), rest, tuple_awaitable);
+        } else
           std::tie(wec, std::ignore) =
               co_await asio::async_write(client_.socket(), out, tuple_awaitable);
         if (wec) co_return false;
