@@ -5,6 +5,7 @@
 #include "http/error_reply.hpp"
 #include "http/header_arena.hpp"
 #include "http/io_deadline.hpp"
+#include "http/response_head.hpp"
 #include "http/route_metadata.hpp"
 #include "http/socket_io.hpp"
 #include "http/upstream.hpp"
@@ -38,6 +39,7 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr size_t relay_buffer = 64 * 1024;
 constexpr size_t small_body = 16 * 1024;  // copied next to the header rather than sent apart
 constexpr uint64_t unlimited = std::numeric_limits<uint64_t>::max();
+constexpr size_t header_limit = 64 * 1024;
 
 // Header fields live in the connection's arena (see header_arena.hpp).
 using fields_alloc = arena_allocator<char>;
@@ -62,13 +64,6 @@ struct in_flight_guard {
   in_flight_guard& operator=(const in_flight_guard&) = delete;
 };
 
-bool hop_by_hop(bhttp::field f) {
-  using bhttp::field;
-  return f == field::connection || f == field::keep_alive || f == field::proxy_connection ||
-         f == field::proxy_authenticate || f == field::proxy_authorization || f == field::te ||
-         f == field::trailer || f == field::upgrade;
-}
-
 // Hop-by-hop headers (RFC 9110 7.6.1) and those named in Connection are not forwarded.
 // Transfer-Encoding stays: the serializer frames the body with it. One pass over the (few)
 // fields rather than a lookup per name: this runs twice per proxied request.
@@ -79,9 +74,9 @@ void strip_hop_by_hop(Fields& f) {
     if (!beast::iequals(token, "close") && !beast::iequals(token, "keep-alive"))
       named.emplace_back(token.data(), token.size());
   for (auto it = f.begin(); it != f.end();) {
-    bool drop = hop_by_hop(it->name());
-    for (size_t i = 0; !drop && i < named.size(); ++i)
-      drop = beast::iequals(it->name_string(), named[i]);
+    auto name = it->name_string();
+    bool drop = hop_by_hop(std::string_view(name.data(), name.size()));
+    for (size_t i = 0; !drop && i < named.size(); ++i) drop = beast::iequals(name, named[i]);
     it = drop ? f.erase(it) : std::next(it);
   }
 }
@@ -132,34 +127,18 @@ struct client_side {
 // An HTTP/1.x header as it goes on the wire, into `out` (reused: no allocation once warm).
 template <bool isRequest, class Fields>
 void write_header(const bhttp::header<isRequest, Fields>& h, std::string& out) {
-  auto add = [&out](auto sv) { out.append(sv.data(), sv.size()); };
-  using namespace std::string_view_literals;
+  auto sv = [](auto s) { return std::string_view(s.data(), s.size()); };
   out.clear();
-  auto version = h.version() == 10 ? "HTTP/1.0"sv : "HTTP/1.1"sv;
   if constexpr (isRequest) {
-    add(h.method_string());
+    out.append(sv(h.method_string()));
     out += ' ';
-    add(h.target());
-    out += ' ';
-    add(version);
+    out.append(sv(h.target()));
+    out.append(h.version() == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n", 11);
   } else {
-    add(version);
-    char code[8];
-    auto [end, ec] = std::to_chars(code, code + sizeof code, h.result_int());
-    (void)ec;
-    out += ' ';
-    out.append(code, end);
-    out += ' ';
-    add(h.reason());
+    append_status_line(out, h.version(), h.result_int(), sv(h.reason()));
   }
-  add("\r\n"sv);
-  for (auto& f : h) {
-    add(f.name_string());
-    add(": "sv);
-    add(f.value());
-    add("\r\n"sv);
-  }
-  add("\r\n"sv);
+  for (auto& f : h) append_field(out, sv(f.name_string()), sv(f.value()));
+  out.append("\r\n", 2);
 }
 
 // RFC 9110 9.2.2: safe to send twice.
@@ -194,7 +173,7 @@ class session {
       arena_.reset();  // the previous request's fields are gone with its parser
       req_parser p{std::piecewise_construct, std::make_tuple(),
                    std::make_tuple(fields_alloc{arena_})};
-      p.header_limit(64 * 1024);
+      p.header_limit(header_limit);
       p.body_limit(unlimited);
       dl_->arm(client_, ctx_->header_timeout);
       auto ec = feed_header(cbuf_, p);
@@ -449,20 +428,32 @@ class session {
         co_return false;
     }
 
-    // Response header: wait up to the group's response timeout; skip interim 1xx answers.
+    // Response header: wait up to the group's response timeout; skip interim 1xx answers. The
+    // common answer (final, whole, framed by Content-Length) is recognised by parse_response_head
+    // and relayed from its bytes; anything else goes through Beast's parser.
     res_parser rp{std::piecewise_construct, std::make_tuple(),
                   std::make_tuple(fields_alloc{arena_})};
     rp.body_limit(unlimited);
-    rp.header_limit(64 * 1024);
+    rp.header_limit(header_limit);
     if (is_head) rp.skip(true);
     auto& ubuf = ubuf_;
     ubuf.clear();
+    bool simple = !is_head;  // a HEAD answer's Content-Length frames no body: Beast's path
+    auto& head = head_;
     for (;;) {
       dl_->arm(tcp, std::chrono::milliseconds(snap.spec.response_timeout_ms));
-      auto ec = feed_header(ubuf, rp);
-      while (ec == bhttp::error::need_more) {
+      beast::error_code ec;
+      for (;;) {
+        if (simple) {
+          auto r = parse_response_head(buffered(ubuf), head, header_limit);
+          if (r == response_head::result::simple &&
+              ubuf.size() - head.header_bytes >= head.content_length)
+            break;
+          simple = r == response_head::result::need_more;
+        }
+        if (!simple && (ec = feed_header(ubuf, rp)) != bhttp::error::need_more) break;
         auto [rec, n] = co_await raw(up).async_read_some(header_space(ubuf), tuple_awaitable);
-        ec = header_read(ubuf, rp, rec, n);
+        if ((ec = read_outcome(ubuf, rec, n))) break;
       }
       if (ec && replay_if_stale && closed_by_peer(ec) && ubuf.size() == 0) {
         stale_ = true;
@@ -470,6 +461,7 @@ class session {
       }
       replay_if_stale = false;  // after a 1xx the node has answered: no second try
       if (ec) co_return co_await upstream_failed(p, snap, node, ec, client_version);
+      if (simple) break;
       auto code = rp.get().result_int();
       if (code >= 100 && code < 200 && code != 101) {
         rp.~res_parser();
@@ -482,55 +474,68 @@ class session {
       break;
     }
     auto& res = rp.get();
-    if (!rp.is_done()) ubuf.reserve(relay_buffer);  // 64 KiB reads for the body
-    auto code_class = std::min<unsigned>(res.result_int() / 100, 5);
-    if (ctx_->metrics) node.runtime->responses[code_class].fetch_add(1, std::memory_order_relaxed);
-    // What the parser saw of the framing and Connection: no second look through the fields.
-    bool upstream_keep = rp.keep_alive();
-    strip_hop_by_hop(res);
-    bool close_delimited = !rp.content_length() && !rp.chunked() && !rp.is_done();
+    auto status = simple ? head.status : res.result_int();
+    if (ctx_->metrics)
+      node.runtime->responses[std::min<unsigned>(status / 100, 5)].fetch_add(
+          1, std::memory_order_relaxed);
     bool keep = client_keep;
-    if (close_delimited) {
-      if (client_version >= 11)
-        res.chunked(true);  // frame a read-until-close body for the client
-      else
-        keep = false;
-    }
-    res.version(client_version);
-    if (keep != (client_version >= 11))  // else the version's default says it
-      res.set(bhttp::field::connection, keep ? "keep-alive" : "close");
-
-    // The whole answer is already read and framed by Content-Length (the common small answer):
-    // the header built here and the body straight from the read buffer, in one write.
-    if (!close_delimited && !rp.chunked()) {
-      std::optional<uint64_t> whole;
-      if (rp.is_done())
-        whole = 0;
-      else if (auto cl = rp.content_length(); cl && ubuf.size() >= *cl)
-        whole = *cl;
-      if (whole) {
-        write_header(res, hbuf_);
-        auto body = asio::buffer(ubuf.data(), static_cast<size_t>(*whole));
-        // A small body joins the header: one buffer is a plain send(), cheaper than sendmsg().
-        bool joined = body.size() <= small_body;
-        if (joined) hbuf_.append(static_cast<const char*>(body.data()), body.size());
-        std::array<asio::const_buffer, 2> out{asio::buffer(hbuf_), body};
-        dl_->arm(client_, ctx_->idle_timeout);
-        // No co_await inside ?: (g++ 12 miscompiles it): two plain statements.
-        beast::error_code wec;
-        if (joined) {
-          if (auto rest = send_now(client_.socket(), asio::buffer(hbuf_), wec); rest.size())
-            std::tie(wec, std::ignore) =
-                co_await asio::async_write(client_.socket(), rest, tuple_awaitable);
-        } else
-          std::tie(wec, std::ignore) =
-              co_await asio::async_write(client_.socket(), out, tuple_awaitable);
-        if (wec) co_return false;
-        if (ctx_->metrics) snap.stats->bytes_out.fetch_add(*whole, std::memory_order_relaxed);
-        ubuf.consume(static_cast<size_t>(*whole));
-        if (upstream_keep && ubuf.size() == 0) keep_connection(node, conn);
-        co_return keep;
+    bool upstream_keep = false;
+    bool close_delimited = false;
+    std::optional<uint64_t> whole;  // a whole answer's body length: header and body in one write
+    size_t body_at = 0;             // where that body starts in ubuf
+    if (simple) {
+      upstream_keep = head.keep_alive;
+      write_response_head(head, client_version, keep, hbuf_);
+      whole = head.content_length;
+      body_at = head.header_bytes;
+    } else {
+      if (!rp.is_done()) ubuf.reserve(relay_buffer);  // 64 KiB reads for the body
+      // What the parser saw of the framing and Connection: no second look through the fields.
+      upstream_keep = rp.keep_alive();
+      strip_hop_by_hop(res);
+      close_delimited = !rp.content_length() && !rp.chunked() && !rp.is_done();
+      if (close_delimited) {
+        if (client_version >= 11)
+          res.chunked(true);  // frame a read-until-close body for the client
+        else
+          keep = false;
       }
+      res.version(client_version);
+      if (keep != (client_version >= 11))  // else the version's default says it
+        res.set(bhttp::field::connection, keep ? "keep-alive" : "close");
+      if (!close_delimited && !rp.chunked()) {
+        if (rp.is_done())
+          whole = 0;
+        else if (auto cl = rp.content_length(); cl && ubuf.size() >= *cl)
+          whole = *cl;
+        if (whole) write_header(res, hbuf_);
+      }
+    }
+
+    // The whole answer is already read (the common small answer): the header built here and the
+    // body straight from the read buffer, in one write.
+    if (whole) {
+      auto body = asio::buffer(static_cast<const char*>(ubuf.data().data()) + body_at,
+                               static_cast<size_t>(*whole));
+      // A small body joins the header: one buffer is a plain send(), cheaper than sendmsg().
+      bool joined = body.size() <= small_body;
+      if (joined) hbuf_.append(static_cast<const char*>(body.data()), body.size());
+      std::array<asio::const_buffer, 2> out{asio::buffer(hbuf_), body};
+      dl_->arm(client_, ctx_->idle_timeout);
+      // No co_await inside ?: (g++ 12 miscompiles it): two plain statements.
+      beast::error_code wec;
+      if (joined) {
+        if (auto rest = send_now(client_.socket(), asio::buffer(hbuf_), wec); rest.size())
+          std::tie(wec, std::ignore) =
+              co_await asio::async_write(client_.socket(), rest, tuple_awaitable);
+      } else
+        std::tie(wec, std::ignore) =
+            co_await asio::async_write(client_.socket(), out, tuple_awaitable);
+      if (wec) co_return false;
+      if (ctx_->metrics) snap.stats->bytes_out.fetch_add(*whole, std::memory_order_relaxed);
+      ubuf.consume(body_at + static_cast<size_t>(*whole));
+      if (upstream_keep && ubuf.size() == 0) keep_connection(node, conn);
+      co_return keep;
     }
 
     // Response body: forward each piece as soon as it arrives (SSE, token streams).
@@ -679,6 +684,7 @@ class session {
   std::shared_ptr<io_deadline> dl_;  // every read and write below is bounded through it
   bool stale_ = false;               // forward() found its pooled connection closed by the node
   std::string hbuf_;                 // headers written without Beast's serializer
+  response_head head_;               // the node's answer when it is a simple one
   std::string client_ip_;
   std::unique_ptr<std::array<char, relay_buffer>> buf_;
 };

@@ -15,6 +15,8 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include <string_view>
+
 namespace sg::http {
 
 // Gives the parser what `b` holds. No error once the header is whole (what follows it stays in
@@ -36,19 +38,30 @@ inline boost::asio::mutable_buffer header_space(boost::beast::flat_buffer& b) {
   return b.prepare(std::min<size_t>(std::max<size_t>(512, room), 64 * 1024));
 }
 
-// Takes the outcome of a read into header_space() and feeds the parser, as
-// beast::http::async_read_header would: end_of_stream when the peer closed before sending
-// anything, partial_message when it closed within a header.
+// Commits a read into header_space() and says how it ended, as beast::http::async_read_header
+// would: end_of_stream when the peer closed before sending anything, partial_message when it
+// closed within a header.
+inline boost::system::error_code read_outcome(boost::beast::flat_buffer& b,
+                                              boost::system::error_code read_ec, size_t n) {
+  b.commit(n);
+  if (read_ec == boost::asio::error::eof)
+    return b.size() ? boost::beast::http::error::partial_message
+                    : boost::beast::http::error::end_of_stream;
+  return read_ec;
+}
+
+// read_outcome, then the parser gets the new bytes.
 template <bool isRequest>
 boost::system::error_code header_read(boost::beast::flat_buffer& b,
                                       boost::beast::http::basic_parser<isRequest>& p,
                                       boost::system::error_code read_ec, size_t n) {
-  b.commit(n);
-  if (read_ec == boost::asio::error::eof)
-    return p.got_some() || b.size() ? boost::beast::http::error::partial_message
-                                    : boost::beast::http::error::end_of_stream;
-  if (read_ec) return read_ec;
+  if (auto ec = read_outcome(b, read_ec, n)) return ec;
   return feed_header(b, p);
+}
+
+// What `b` holds, as text.
+inline std::string_view buffered(const boost::beast::flat_buffer& b) {
+  return {static_cast<const char*>(b.data().data()), b.size()};
 }
 
 // Sends what a plain socket takes right away (on a healthy connection all of `b`) without
