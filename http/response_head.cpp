@@ -1,7 +1,6 @@
 #include "http/response_head.hpp"
 
 #include <charconv>
-#include <cstring>
 
 namespace sg::http {
 
@@ -19,15 +18,25 @@ bool iequals(std::string_view a, std::string_view lower) {
   return true;
 }
 
-// RFC 9110 5.6.2 tchar.
-bool is_tchar(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
+// Byte classes, one table lookup per byte: RFC 9110 5.6.2 tchar for names; HTAB, SP, VCHAR and
+// obs-text for values and reason phrases.
+constexpr unsigned char k_tchar = 1, k_text = 2;
+constexpr std::array<unsigned char, 256> byte_classes = [] {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0x20; c < 0x100; ++c)
+    if (c != 0x7f) t[c] = k_text;
+  t['\t'] = k_text;
+  for (int c = '0'; c <= '9'; ++c) t[c] |= k_tchar;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] |= k_tchar;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] |= k_tchar;
+  for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) t[c] |= k_tchar;
+  return t;
+}();
 
-// Field value and reason phrase bytes: HTAB, SP, VCHAR, obs-text.
-bool is_text(unsigned char c) {
-  return c == '\t' || (c >= 0x20 && c != 0x7f);
+bool all_of_class(std::string_view s, unsigned char cls) {
+  for (unsigned char c : s)
+    if (!(byte_classes[c] & cls)) return false;
+  return true;
 }
 
 std::string_view trim_ows(std::string_view v) {
@@ -99,8 +108,7 @@ response_head::result parse_response_head(std::string_view buf, response_head& o
   if (status < 200 || status > 599 || status == 204 || status == 304) return result::other;
   out.status = status;
   out.reason = line.substr(13);
-  for (unsigned char c : out.reason)
-    if (!is_text(c)) return result::other;
+  if (!all_of_class(out.reason, k_text)) return result::other;
 
   bool has_length = false, close = false, keep_alive_token = false;
   out.count = 0;
@@ -111,11 +119,8 @@ response_head::result parse_response_head(std::string_view buf, response_head& o
     auto colon = line.find(':');
     if (colon == 0 || colon == std::string_view::npos) return result::other;  // and obs-fold
     auto name = line.substr(0, colon);
-    for (unsigned char c : name)
-      if (!is_tchar(c)) return result::other;
     auto value = trim_ows(line.substr(colon + 1));
-    for (unsigned char c : value)
-      if (!is_text(c)) return result::other;
+    if (!all_of_class(name, k_tchar) || !all_of_class(value, k_text)) return result::other;
     if (iequals(name, "content-length")) {
       if (has_length || value.empty() || value.size() > 18) return result::other;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), out.content_length);
