@@ -6,7 +6,8 @@
 # round robin over the three with keep-alive upstream connections. Per proxy and round: a short
 # warm-up, then `wrk -t1 -c64 -d$DURATION --latency`; the proxy's own CPU time (utime+stime from
 # /proc, all its processes) over the wrk run gives CPU µs per request. Rounds are interleaved
-# (haproxy, nginx, sgd, haproxy, ...) and the medians are reported.
+# (haproxy, nginx, sgd, ...; each round starts one further along the list) and the medians are
+# reported.
 #
 # Env: DURATION (s, default 10)  ROUNDS (3)  WARMUP (s, 2)  CONNS (64)
 #      SGD (binary, default build/apps/sgd)  SGD_FLAGS (extra sgd flags, word-split)
@@ -181,8 +182,16 @@ tree_ticks() {
 RESULTS=$T/results.tsv   # proxy round rps p50us p99us cpu_us_per_req requests non2xx sockerr
 : >"$RESULTS"
 SGD_PROBLEMS=""
+read -r -a PX_LIST <<<"$PROXIES"
 for (( r = 1; r <= ROUNDS; r++ )); do
-  for px in $PROXIES; do
+  # Each round starts one further along the list: no proxy always runs right after the same one
+  # (with a fixed order, sgd-nometrics, always right after sgd, measured 5-20 % slower than sgd
+  # in every round although it does less; separate runs show it slightly faster).
+  ORDER=()
+  for (( i = 0; i < ${#PX_LIST[@]}; i++ )); do
+    ORDER+=("${PX_LIST[(i + r - 1) % ${#PX_LIST[@]}]}")
+  done
+  for px in "${ORDER[@]}"; do
     start_proxy "$px" || die "$px did not start (logs in $T; rerun with KEEP_TMP=1)"
     body=$(curl -s --max-time 5 "$URL") || true
     [[ $body == ok ]] || die "$px answered '$body' instead of ok at $URL"
@@ -244,8 +253,21 @@ if [[ " $PROXIES " == *" sgd "* && " $PROXIES " == *" haproxy "* ]]; then
   p=$(ratio "${MP99[sgd]}" "${MP99[haproxy]}")
   q=$(ratio "${MRPS[sgd]}" "${MRPS[haproxy]}")
   verdict() { awk -v x="$1" -v lim="$2" 'BEGIN { print (x + 0 <= lim) ? "meets target" : "ABOVE target" }'; }
+  # The machine's speed drifts within a run; each round's own ratio cancels what the two proxies
+  # of that round shared, and their median is the steadier figure.
+  per_round() {  # COLUMN: median over rounds of sgd's value / HAProxy's value
+    local i a b rs=()
+    for (( i = 1; i <= ROUNDS; i++ )); do
+      a=$(awk -F'\t' -v r="$i" -v c="$1" '$1 == "sgd" && $2 == r { print $c }' "$RESULTS")
+      b=$(awk -F'\t' -v r="$i" -v c="$1" '$1 == "haproxy" && $2 == r { print $c }' "$RESULTS")
+      rs+=("$(ratio "$a" "$b")")
+    done
+    printf '%.2f' "$(median "${rs[@]}")"
+  }
   echo "sgd/HAProxy CPU µs per request: $c  (target <= 1.00: $(verdict "$c" 1.0))"
+  echo "  median of per-round ratios:   $(per_round 6)  (rounds: $ROUNDS)"
   echo "sgd/HAProxy p99 latency:        $p  (target <= 1.00: $(verdict "$p" 1.0))"
+  echo "  median of per-round ratios:   $(per_round 5)"
   echo "sgd/HAProxy requests/s:         $q  (higher is better)"
   if [[ " $PROXIES " == *" nginx "* ]]; then
     echo "sgd/nginx   CPU µs per request: $(ratio "${MCPU[sgd]}" "${MCPU[nginx]}")"
