@@ -5,7 +5,7 @@
 #include "http/error_reply.hpp"
 #include "http/header_arena.hpp"
 #include "http/io_deadline.hpp"
-#include "http/response_head.hpp"
+#include "http/message_head.hpp"
 #include "http/route_metadata.hpp"
 #include "http/socket_io.hpp"
 #include "http/upstream.hpp"
@@ -124,10 +124,38 @@ struct client_side {
   std::string rest;  // the part of the target after /groups/{group}
 };
 
+std::string_view sv(boost::beast::string_view s) {
+  return {s.data(), s.size()};
+}
+
+// The client's request as handle() reads it: the simple parse of a request without a body (see
+// message_head.hpp), or Beast's parser for the others (bodies, Expect, unusual headers).
+struct incoming {
+  const request_head* simple = nullptr;
+  req_parser* beast = nullptr;
+
+  std::string_view target() const { return simple ? simple->target : sv(beast->get().target()); }
+  std::string_view field(std::string_view name) const {
+    return simple ? simple->find(name) : sv(beast->get()[name]);
+  }
+  bhttp::verb method() const {
+    return simple ? bhttp::string_to_verb(simple->method) : beast->get().method();
+  }
+  unsigned version() const { return simple ? simple->version : beast->get().version(); }
+  bool keep_alive() const { return simple ? simple->keep_alive : beast->keep_alive(); }
+  bool is_done() const { return simple || beast->is_done(); }  // no body left to read
+};
+
+// The Host a node gets: its baseUrl's host, and the port unless it is the scheme's default.
+std::string node_host(const url_parts& base) {
+  std::string host = base.host.find(':') != std::string::npos ? "[" + base.host + "]" : base.host;
+  if (base.port != (base.tls ? 443 : 80)) host += ":" + std::to_string(base.port);
+  return host;
+}
+
 // An HTTP/1.x header as it goes on the wire, into `out` (reused: no allocation once warm).
 template <bool isRequest, class Fields>
 void write_header(const bhttp::header<isRequest, Fields>& h, std::string& out) {
-  auto sv = [](auto s) { return std::string_view(s.data(), s.size()); };
   out.clear();
   if constexpr (isRequest) {
     out.append(sv(h.method_string()));
@@ -171,16 +199,27 @@ class session {
     for (;;) {
       if (!counted && ctx_->stopping.load()) break;
       arena_.reset();  // the previous request's fields are gone with its parser
-      req_parser p{std::piecewise_construct, std::make_tuple(),
-                   std::make_tuple(fields_alloc{arena_})};
-      p.header_limit(header_limit);
-      p.body_limit(unlimited);
       dl_->arm(client_, ctx_->header_timeout);
-      auto ec = feed_header(cbuf_, p);
-      while (ec == bhttp::error::need_more) {
+      // The simple parse first; Beast's parser once the request turns out to need it.
+      bool simple = true;
+      std::optional<req_parser> p;
+      beast::error_code ec;
+      for (;;) {
+        if (simple) {
+          auto r = parse_request_head(buffered(cbuf_), rhead_, header_limit);
+          if (r == head_result::simple) break;
+          simple = r == head_result::need_more;
+          if (!simple) {
+            p.emplace(std::piecewise_construct, std::make_tuple(),
+                      std::make_tuple(fields_alloc{arena_}));
+            p->header_limit(header_limit);
+            p->body_limit(unlimited);
+          }
+        }
+        if (!simple && (ec = feed_header(cbuf_, *p)) != bhttp::error::need_more) break;
         auto [rec, n] =
             co_await client_.socket().async_read_some(header_space(cbuf_), tuple_awaitable);
-        ec = header_read(cbuf_, p, rec, n);
+        if ((ec = read_outcome(cbuf_, rec, n))) break;
       }
       if (ec) {
         if (ec == bhttp::error::header_limit)
@@ -195,7 +234,9 @@ class session {
       }
       if (!counted) ctx_->active.fetch_add(1, std::memory_order_relaxed);
       counted = true;
-      bool keep = co_await handle(p);
+      incoming in{simple ? &rhead_ : nullptr, simple ? nullptr : &*p};
+      bool keep = co_await handle(in);
+      if (simple) cbuf_.consume(rhead_.header_bytes);  // its views were into these bytes
       ctx_->active.fetch_sub(1, std::memory_order_relaxed);
       counted = false;
       if (!keep) break;
@@ -217,37 +258,36 @@ class session {
 
   // Answers a request without forwarding it. The connection stays open only when the request
   // has no body left unread.
-  asio::awaitable<bool> reject(req_parser& p, status st, std::string code, std::string msg,
+  asio::awaitable<bool> reject(const incoming& in, status st, std::string code, std::string msg,
                                int retry_after = 0) {
-    auto& req = p.get();
-    bool keep = p.keep_alive() && p.is_done();  // the client's own Connection, not ours
-    co_await send_error(st, code, msg, req.version(), keep, retry_after);
+    bool keep = in.keep_alive() && in.is_done();  // the client's own Connection, not ours
+    co_await send_error(st, code, msg, in.version(), keep, retry_after);
     co_return keep;
   }
 
-  asio::awaitable<bool> handle(req_parser& p) {
-    auto& req = p.get();
+  asio::awaitable<bool> handle(incoming& in) {
     auto started = std::chrono::steady_clock::now();
-    std::string_view target(req.target().data(), req.target().size());
+    auto target = in.target();
     group_route route;
     if (!parse_route(target, route))
-      co_return co_await reject(p, status::not_found, "no_route",
+      co_return co_await reject(in, status::not_found, "no_route",
                                 "the proxy serves /groups/{group}/{endpoint...}");
     auto snap = ctx_->table->find(route.group);
     if (!snap)
-      co_return co_await reject(p, status::not_found, "group_not_found",
+      co_return co_await reject(in, status::not_found, "group_not_found",
                                 "no group named '" + std::string(route.group) + "'");
     auto& stats = *snap->stats;
     if (snap->nodes.empty()) {
       stats.rejected_no_node.fetch_add(1, std::memory_order_relaxed);
-      co_return co_await reject(p, status::service_unavailable, "no_routable_node",
+      co_return co_await reject(in, status::service_unavailable, "no_routable_node",
                                 "group '" + snap->spec.name + "' has no routable node", 1);
     }
     auto max = snap->spec.max_request_bytes;
-    if (max) {
+    if (max && in.beast) {  // a simple request has no body
+      auto& p = *in.beast;
       if (auto len = p.content_length(); len && *len > max) {
         stats.rejected_too_large.fetch_add(1, std::memory_order_relaxed);
-        co_return co_await reject(p, status::payload_too_large, "body_too_large",
+        co_return co_await reject(in, status::payload_too_large, "body_too_large",
                                   "group '" + snap->spec.name + "' accepts bodies up to " +
                                       std::to_string(max) + " bytes");
       }
@@ -256,14 +296,14 @@ class session {
 
     blocked_set blocked;
     bool filtered = false;
-    if (auto md = req[kRouteMetadata]; !md.empty()) {
+    if (auto md = in.field(kRouteMetadata); !md.empty()) {
       metadata_pairs pairs;
       if (auto err = parse_route_metadata(std::string_view(md.data(), md.size()), pairs);
           !err.empty())
-        co_return co_await reject(p, status::bad_request, "invalid_route_metadata", err);
+        co_return co_await reject(in, status::bad_request, "invalid_route_metadata", err);
       if (block_mismatches(*snap, pairs, blocked) == 0) {
         stats.rejected_no_match.fetch_add(1, std::memory_order_relaxed);
-        co_return co_await reject(p, status::service_unavailable, "no_matching_node",
+        co_return co_await reject(in, status::service_unavailable, "no_matching_node",
                                   "no routable node of group '" + snap->spec.name +
                                       "' matches X-Route-Metadata '" +
                                       std::string(md.data(), md.size()) + "'",
@@ -274,21 +314,21 @@ class session {
     std::string sticky;  // a copy: the header rewrite below may move what a view points at
     if (snap->spec.strategy == strategy_kind::sticky_session)
       for (auto& h : snap->spec.sticky_headers)
-        if (auto v = req[h]; !v.empty()) {
+        if (auto v = in.field(h); !v.empty()) {
           sticky.assign(v.data(), v.size());
           break;
         }
 
     // What forward() needs of the client's request, taken before the node-independent rewrite
     // (done once: forward() may run twice, see `fresh_only`).
-    client_side cs{p.keep_alive(), req.version(), req.method() == bhttp::verb::head,
-                   beast::iequals(req[bhttp::field::expect], "100-continue"),
-                   std::string(route.rest)};
-    rewrite_for_upstream(req);
+    auto method = in.method();
+    client_side cs{in.keep_alive(), in.version(), method == bhttp::verb::head,
+                   beast::iequals(in.field("Expect"), "100-continue"), std::string(route.rest)};
+    if (in.beast) rewrite_for_upstream(in.beast->get());  // a simple one is rewritten as written
     // A request without a body and with an idempotent method can go again on a fresh connection
     // when a pooled one turns out closed by the node before any answer. For those the pool skips
     // its per-request check for a close (a syscall); the others keep it.
-    bool replayable = p.is_done() && idempotent(req.method());
+    bool replayable = in.is_done() && idempotent(method);
 
     // Pick and connect, failing over to another node when connecting fails.
     auto counter = snap->counter->fetch_add(1, std::memory_order_relaxed);
@@ -331,12 +371,12 @@ class session {
       if (!node) {
         if (last_error.empty()) {
           stats.rejected_no_node.fetch_add(1, std::memory_order_relaxed);
-          co_return co_await reject(p, status::service_unavailable, "no_routable_node",
+          co_return co_await reject(in, status::service_unavailable, "no_routable_node",
                                     "no routable node left in group '" + snap->spec.name + "'", 1);
         }
         stats.rejected_unreachable.fetch_add(1, std::memory_order_relaxed);
         co_return co_await reject(
-            p, last_timeout ? status::gateway_timeout : status::bad_gateway,
+            in, last_timeout ? status::gateway_timeout : status::bad_gateway,
             last_timeout ? "upstream_timeout" : "upstream_unreachable",
             "no node of group '" + snap->spec.name + "' accepted a connection: " + last_error);
       }
@@ -344,7 +384,7 @@ class session {
       stale_ = false;
       bool replay = reused && replayable;
       bool keep = co_await std::visit(
-          [&](auto& up) { return forward(p, *snap, *node, cs, up, conn, replay); }, conn->stream);
+          [&](auto& up) { return forward(in, *snap, *node, cs, up, conn, replay); }, conn->stream);
       if (stale_) {
         // The node closed its idle connections (restart, keep-alive timeout): drop the rest of
         // them and send the request again on a fresh one (a refused connect fails over).
@@ -378,28 +418,31 @@ class session {
   // Sends the request to `node` over `conn` and relays the answer. With `replay_if_stale`, a
   // connection the node had closed (nothing sent back at all) sets stale_ instead of answering
   // 502, and handle() tries again on a fresh connection.
-  asio::awaitable<bool> forward(req_parser& p, const group_snapshot& snap, const routed_node& node,
-                                const client_side& cs, Stream& up,
+  asio::awaitable<bool> forward(const incoming& in, const group_snapshot& snap,
+                                const routed_node& node, const client_side& cs, Stream& up,
                                 std::unique_ptr<upstream_conn>& conn, bool replay_if_stale) {
-    auto& req = p.get();
     bool client_keep = cs.keep_alive;
     unsigned client_version = cs.version;
     bool is_head = cs.head;
     bool expects_continue = cs.expects_continue;
 
-    // The upstream request: same method, headers and body framing; our target and Host.
-    req.target(upstream_target(node.base, cs.rest));
-    {
-      std::string host = node.base.host.find(':') != std::string::npos ? "[" + node.base.host + "]"
-                                                                       : node.base.host;
-      if (node.base.port != (node.base.tls ? 443 : 80))
-        host += ":" + std::to_string(node.base.port);
-      req.set(bhttp::field::host, host);
+    // The upstream request: same method, headers and body framing; our target and Host. A
+    // request without a body (the common GET) goes in one write of a header built here; Beast's
+    // serializer walks nested buffer views per field and costs several % of the request path.
+    auto target = upstream_target(node.base, cs.rest);
+    bool whole_request = in.simple || (in.beast->is_done() && !in.beast->chunked());
+    if (in.simple) {
+      write_request_head(*in.simple, target, node_host(node.base), client_ip_, hbuf_);
+    } else {
+      auto& req = in.beast->get();
+      req.target(target);
+      req.set(bhttp::field::host, node_host(node.base));
+      if (whole_request) write_header(req, hbuf_);
     }
     auto& tcp = conn->tcp();
 
     // Client said Expect: 100-continue: the node is chosen and connected, tell it to send.
-    if (expects_continue && !p.is_done() && client_version >= 11) {
+    if (expects_continue && !in.is_done() && client_version >= 11) {
       static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
       dl_->arm(client_, ctx_->idle_timeout);
       auto [ec, n] =
@@ -410,10 +453,7 @@ class session {
     if (!buf_) buf_ = std::make_unique<std::array<char, relay_buffer>>();
     auto& buf = *buf_;
 
-    // A request without a body (the common GET): one write of a header built here. Beast's
-    // serializer walks nested buffer views per field and costs several % of the request path.
-    if (p.is_done() && !p.chunked()) {
-      write_header(req, hbuf_);
+    if (whole_request) {
       dl_->arm(tcp, ctx_->idle_timeout);
       beast::error_code wec;
       if (auto rest = send_now(raw(up), asio::buffer(hbuf_), wec); rest.size())
@@ -422,9 +462,9 @@ class session {
         stale_ = true;
         co_return false;
       }
-      if (wec) co_return co_await upstream_failed(p, snap, node, wec, client_version);
+      if (wec) co_return co_await upstream_failed(snap, node, wec, client_version);
     } else {
-      if (auto keep = co_await send_request(p, snap, node, up, tcp, client_version); !keep)
+      if (auto keep = co_await send_request(*in.beast, snap, node, up, tcp, client_version); !keep)
         co_return false;
     }
 
@@ -446,10 +486,9 @@ class session {
       for (;;) {
         if (simple) {
           auto r = parse_response_head(buffered(ubuf), head, header_limit);
-          if (r == response_head::result::simple &&
-              ubuf.size() - head.header_bytes >= head.content_length)
+          if (r == head_result::simple && ubuf.size() - head.header_bytes >= head.content_length)
             break;
-          simple = r == response_head::result::need_more;
+          simple = r == head_result::need_more;
         }
         if (!simple && (ec = feed_header(ubuf, rp)) != bhttp::error::need_more) break;
         auto [rec, n] = co_await raw(up).async_read_some(header_space(ubuf), tuple_awaitable);
@@ -460,7 +499,7 @@ class session {
         co_return false;
       }
       replay_if_stale = false;  // after a 1xx the node has answered: no second try
-      if (ec) co_return co_await upstream_failed(p, snap, node, ec, client_version);
+      if (ec) co_return co_await upstream_failed(snap, node, ec, client_version);
       if (simple) break;
       auto code = rp.get().result_int();
       if (code >= 100 && code < 200 && code != 101) {
@@ -600,7 +639,7 @@ class session {
       if (cbuf_.size() == 0) {
         dl_->arm(tcp, ctx_->idle_timeout);
         if (auto [ec, n] = co_await bhttp::async_write_header(raw(up), rsr, tuple_awaitable); ec) {
-          co_await upstream_failed(p, snap, node, ec, client_version);
+          co_await upstream_failed(snap, node, ec, client_version);
           co_return false;
         }
       }
@@ -637,7 +676,7 @@ class session {
       auto [wec, wn] = co_await bhttp::async_write(raw(up), rsr, tuple_awaitable);
       if (wec == bhttp::error::need_buffer) wec = {};
       if (wec) {
-        co_await upstream_failed(p, snap, node, wec, client_version);
+        co_await upstream_failed(snap, node, wec, client_version);
         co_return false;
       }
       if (p.is_done() && rsr.is_done()) break;
@@ -653,9 +692,8 @@ class session {
   }
 
   // The node failed after the request was chosen for it: 504 on timeout, else 502.
-  asio::awaitable<bool> upstream_failed(req_parser& p, const group_snapshot& snap,
-                                        const routed_node& node, beast::error_code ec,
-                                        unsigned version) {
+  asio::awaitable<bool> upstream_failed(const group_snapshot& snap, const routed_node& node,
+                                        beast::error_code ec, unsigned version) {
     bool timeout = ec == beast::error::timeout ||
                    (ec == asio::error::operation_aborted && dl_->take_timeout());
     if (ctx_->metrics) node.runtime->responses[0].fetch_add(1, std::memory_order_relaxed);
@@ -667,7 +705,6 @@ class session {
     msg += timeout ? std::string("did not answer in time") : "failed: " + ec.message();
     auto st = timeout ? status::gateway_timeout : status::bad_gateway;
     co_await send_error(st, timeout ? "upstream_timeout" : "upstream_error", msg, version, false);
-    (void)p;
     co_return false;
   }
 
@@ -685,6 +722,7 @@ class session {
   bool stale_ = false;               // forward() found its pooled connection closed by the node
   std::string hbuf_;                 // headers written without Beast's serializer
   response_head head_;               // the node's answer when it is a simple one
+  request_head rhead_;               // the client's request when it is a simple one
   std::string client_ip_;
   std::unique_ptr<std::array<char, relay_buffer>> buf_;
 };
