@@ -10,7 +10,7 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
   pkgs="$pkgs catch2 curl openssl prometheus haproxy nginx-light"
 fi
 if [ "$want" = bench ]; then
-  pkgs="$pkgs wrk util-linux procps"
+  pkgs="$pkgs wrk util-linux procps valgrind"
 fi
 missing=""
 for p in $pkgs; do
