@@ -84,7 +84,7 @@ for bin in "${BINARIES[@]}"; do
   reqs=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" "$URL" |
     awk '/requests in/ { print $1 }')
   callgrind_control -d "$SGD_PID" >/dev/null
-  for (( w = 0; w < 100 && ! -s $out.1; w++ )); do sleep 0.1; done
+  for (( w = 0; w < 100; w++ )); do [[ -s $out.1 ]] && break; sleep 0.1; done
   bench_stop "$SGD_PID" 30
   ir=$(callgrind_annotate "$out.1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
   [[ -n $ir && ${reqs:-0} -gt 0 ]] || die "no count for $bin (logs in $T; KEEP_TMP=1)"
