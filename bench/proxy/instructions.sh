@@ -16,6 +16,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=../common.sh
 . "$HERE/../common.sh"
+# shellcheck source=backends.sh
+. "$HERE/backends.sh"
 
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-64}
@@ -29,33 +31,7 @@ trap 'exit 130' INT TERM
 bench_mktemp
 T=$BENCH_TMP
 
-free_port B1; free_port B2; free_port B3
-mkdir -p "$T/backend"
-{
-  nginx_main_conf "$T/backend"
-  cat <<EOF
-http {
-  access_log off;
-  client_body_temp_path $T/backend/body;
-  proxy_temp_path $T/backend/proxy;
-  fastcgi_temp_path $T/backend/fastcgi;
-  uwsgi_temp_path $T/backend/uwsgi;
-  scgi_temp_path $T/backend/scgi;
-  keepalive_requests 10000000;
-  keepalive_timeout 300s;
-  server {
-    listen 127.0.0.1:$B1;
-    listen 127.0.0.1:$B2;
-    listen 127.0.0.1:$B3;
-    location / { default_type text/plain; return 200 "ok\n"; }
-  }
-}
-EOF
-} >"$T/backend/nginx.conf"
-bench_start backends "$T/backend/out.log" \
-  taskset -c "$LOAD_CPU" nginx -p "$T/backend" -e "$T/backend/error.log" -c "$T/backend/nginx.conf"
-BACKEND_PID=$BENCH_LAST_PID
-for p in $B1 $B2 $B3; do wait_port "$p" 10 "$BACKEND_PID" || die "backend on $p did not start"; done
+start_ok_backends "$T/backend" "$LOAD_CPU"
 
 echo "== user-space instructions per request (callgrind), wrk -t1 -c$CONNS -d${DURATION}s =="
 for bin in "${BINARIES[@]}"; do
@@ -69,15 +45,7 @@ for bin in "${BINARIES[@]}"; do
     --data-dir "$T/data" --threads 1 --log-level warn --drain-grace 0
   SGD_PID=$BENCH_LAST_PID
   wait_port "$A" 120 "$SGD_PID" && wait_port "$P" 120 "$SGD_PID" || die "sgd did not start"
-  curl -sf -o /dev/null -X PUT "http://127.0.0.1:$A/api/server-groups/bench" \
-    -d '{"strategy":"round_robin","healthCheck":{"intervalMs":1000,"timeoutMs":500}}' ||
-    die "group PUT failed"
-  i=0
-  for b in $B1 $B2 $B3; do
-    i=$((i + 1))
-    curl -sf -o /dev/null -X POST "http://127.0.0.1:$A/api/server-groups/bench/nodes" \
-      -d "{\"name\":\"n$i\",\"baseUrl\":\"http://127.0.0.1:$b\"}" || die "node n$i registration failed"
-  done
+  register_bench_group "$A" "$T" || die "sgd did not take the bench group (logs in $T)"
   URL=http://127.0.0.1:$P/groups/bench/
   taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d2s "$URL" >/dev/null
   callgrind_control -z "$SGD_PID" >/dev/null

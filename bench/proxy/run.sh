@@ -19,6 +19,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=../common.sh
 . "$HERE/../common.sh"
+# shellcheck source=backends.sh
+. "$HERE/backends.sh"
 
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
@@ -38,44 +40,10 @@ sgd_snapshot "$SGD"
 log "sgd: $SGD_DESC"
 log "temp dir $T; proxy core $PROXY_CPU, load core $LOAD_CPU"
 
-free_port B1; free_port B2; free_port B3
 free_port P_HAPROXY; free_port P_NGINX; free_port P_SGD; free_port A_SGD
 
-# nginx needs its temp paths inside the prefix too: never touch the system config.
-nginx_http_common() {
-  cat <<EOF
-  access_log off;
-  client_body_temp_path $1/body;
-  proxy_temp_path $1/proxy;
-  fastcgi_temp_path $1/fastcgi;
-  uwsgi_temp_path $1/uwsgi;
-  scgi_temp_path $1/scgi;
-  keepalive_requests 10000000;
-  keepalive_timeout 300s;
-EOF
-}
-
 # --- backends --------------------------------------------------------------------------------
-mkdir -p "$T/backend"
-{
-  nginx_main_conf "$T/backend"
-  echo "http {"
-  nginx_http_common "$T/backend"
-  cat <<EOF
-  server {
-    listen 127.0.0.1:$B1;
-    listen 127.0.0.1:$B2;
-    listen 127.0.0.1:$B3;
-    location / { default_type text/plain; return 200 "ok\n"; }
-    location /health { return 200; }
-  }
-}
-EOF
-} >"$T/backend/nginx.conf"
-bench_start backends "$T/backend/out.log" \
-  taskset -c "$LOAD_CPU" nginx -p "$T/backend" -e "$T/backend/error.log" -c "$T/backend/nginx.conf"
-BACKEND_PID=$BENCH_LAST_PID
-for p in $B1 $B2 $B3; do wait_port "$p" 10 "$BACKEND_PID" || die "backend on $p did not start"; done
+start_ok_backends "$T/backend" "$LOAD_CPU"
 
 # --- haproxy ---------------------------------------------------------------------------------
 cat >"$T/haproxy.cfg" <<EOF
@@ -147,19 +115,7 @@ start_proxy() {   # sets PROXY_PID and URL
         --metrics "$metrics" "${SGD_BASE_FLAGS[@]}" "${SGD_EXTRA[@]}"
       PROXY_PID=$BENCH_LAST_PID; URL=http://127.0.0.1:$P_SGD/groups/bench/
       wait_port "$A_SGD" 10 "$PROXY_PID" && wait_port "$P_SGD" 10 "$PROXY_PID" || return 1
-      local code i=0 b
-      code=$(curl -s -o "$T/put.json" -w '%{http_code}' -X PUT \
-        "http://127.0.0.1:$A_SGD/api/server-groups/bench" \
-        -d '{"strategy":"round_robin","healthCheck":{"intervalMs":1000,"timeoutMs":500}}')
-      [[ $code == 2?? ]] || { log "group PUT answered $code: $(cat "$T/put.json")"; return 1; }
-      for b in $B1 $B2 $B3; do
-        i=$((i + 1))
-        code=$(curl -s -o "$T/node$i.json" -w '%{http_code}' -X POST \
-          "http://127.0.0.1:$A_SGD/api/server-groups/bench/nodes" \
-          -d "{\"name\":\"n$i\",\"baseUrl\":\"http://127.0.0.1:$b\"}")
-        [[ $code == 201 ]] && grep -q '"status":"healthy"' "$T/node$i.json" ||
-          { log "node n$i registration answered $code: $(cat "$T/node$i.json")"; return 1; }
-      done ;;
+      register_bench_group "$A_SGD" "$T" ;;
   esac
 }
 
