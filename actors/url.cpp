@@ -58,8 +58,8 @@ std::optional<url_parts> parse_url(std::string_view text) {
     out.port = static_cast<uint16_t>(value);
   }
   out.host = std::string(host);
-  out.path = std::string(rest);
-  if (!out.path.empty() && out.path.front() == '?') out.path.insert(0, "/");
+  // A bare query gets its "/" (built, not insert()ed: g++ 12 warns a false -Wrestrict on that).
+  out.path = !rest.empty() && rest.front() == '?' ? "/" + std::string(rest) : std::string(rest);
   return out;
 }
 
