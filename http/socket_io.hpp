@@ -2,12 +2,12 @@
 // The proxy's header reads and whole-buffer writes without Beast's and Asio's composed
 // operations, whose layers (handler wrappers, executor copies, a trip through the scheduler on
 // every completion) were a large part of sgd's own CPU time per request. Plain functions, not
-// coroutines: each coroutine call allocates a frame, and the caller's loop is three lines:
+// coroutines (each coroutine call allocates a frame); the caller's read loop is a few lines:
 //
 //   auto ec = feed_header(buf, parser);
 //   while (ec == bhttp::error::need_more) {
 //     auto [rec, n] = co_await stream.async_read_some(header_space(buf), tuple_awaitable);
-//     ec = header_read(buf, parser, rec, n);
+//     if (!(ec = read_outcome(buf, rec, n))) ec = feed_header(buf, parser);
 //   }
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -48,15 +48,6 @@ inline boost::system::error_code read_outcome(boost::beast::flat_buffer& b,
     return b.size() ? boost::beast::http::error::partial_message
                     : boost::beast::http::error::end_of_stream;
   return read_ec;
-}
-
-// read_outcome, then the parser gets the new bytes.
-template <bool isRequest>
-boost::system::error_code header_read(boost::beast::flat_buffer& b,
-                                      boost::beast::http::basic_parser<isRequest>& p,
-                                      boost::system::error_code read_ec, size_t n) {
-  if (auto ec = read_outcome(b, read_ec, n)) return ec;
-  return feed_header(b, p);
 }
 
 // What `b` holds, as text.
