@@ -47,6 +47,16 @@ using req_parser = bhttp::parser<true, bhttp::buffer_body, fields_alloc>;
 using res_parser = bhttp::parser<false, bhttp::buffer_body, fields_alloc>;
 using upstream_request = req_parser::value_type;
 
+// Beast's parser for one message: fields in the connection's arena, header limit, no body limit
+// (a group's maxRequestBytes is set later). Started only for what the single-pass parse leaves.
+template <class Parser>
+Parser& start_parser(std::optional<Parser>& p, header_arena& arena) {
+  p.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(fields_alloc{arena}));
+  p->header_limit(header_limit);
+  p->body_limit(unlimited);
+  return *p;
+}
+
 // Counts a request against its node for as long as it runs.
 struct in_flight_guard {
   const routed_node& node;
@@ -64,6 +74,10 @@ struct in_flight_guard {
   in_flight_guard& operator=(const in_flight_guard&) = delete;
 };
 
+std::string_view sv(boost::beast::string_view s) {
+  return {s.data(), s.size()};
+}
+
 // Hop-by-hop headers (RFC 9110 7.6.1) and those named in Connection are not forwarded.
 // Transfer-Encoding stays: the serializer frames the body with it. One pass over the (few)
 // fields rather than a lookup per name: this runs twice per proxied request.
@@ -75,7 +89,7 @@ void strip_hop_by_hop(Fields& f) {
       named.emplace_back(token.data(), token.size());
   for (auto it = f.begin(); it != f.end();) {
     auto name = it->name_string();
-    bool drop = hop_by_hop(std::string_view(name.data(), name.size()));
+    bool drop = hop_by_hop(sv(name));
     for (size_t i = 0; !drop && i < named.size(); ++i) drop = beast::iequals(name, named[i]);
     it = drop ? f.erase(it) : std::next(it);
   }
@@ -123,10 +137,6 @@ struct client_side {
   bool expects_continue = false;
   std::string rest;  // the part of the target after /groups/{group}
 };
-
-std::string_view sv(boost::beast::string_view s) {
-  return {s.data(), s.size()};
-}
 
 // The client's request as handle() reads it: the simple parse of a request without a body (see
 // message_head.hpp), or Beast's parser for the others (bodies, Expect, unusual headers).
@@ -209,12 +219,7 @@ class session {
           auto r = parse_request_head(buffered(cbuf_), rhead_, header_limit);
           if (r == head_result::simple) break;
           simple = r == head_result::need_more;
-          if (!simple) {
-            p.emplace(std::piecewise_construct, std::make_tuple(),
-                      std::make_tuple(fields_alloc{arena_}));
-            p->header_limit(header_limit);
-            p->body_limit(unlimited);
-          }
+          if (!simple) start_parser(p, arena_);
         }
         if (!simple && (ec = feed_header(cbuf_, *p)) != bhttp::error::need_more) break;
         auto [rec, n] =
@@ -298,15 +303,13 @@ class session {
     bool filtered = false;
     if (auto md = in.field(kRouteMetadata); !md.empty()) {
       metadata_pairs pairs;
-      if (auto err = parse_route_metadata(std::string_view(md.data(), md.size()), pairs);
-          !err.empty())
+      if (auto err = parse_route_metadata(md, pairs); !err.empty())
         co_return co_await reject(in, status::bad_request, "invalid_route_metadata", err);
       if (block_mismatches(*snap, pairs, blocked) == 0) {
         stats.rejected_no_match.fetch_add(1, std::memory_order_relaxed);
         co_return co_await reject(in, status::service_unavailable, "no_matching_node",
                                   "no routable node of group '" + snap->spec.name +
-                                      "' matches X-Route-Metadata '" +
-                                      std::string(md.data(), md.size()) + "'",
+                                      "' matches X-Route-Metadata '" + std::string(md) + "'",
                                   1);
       }
       filtered = true;
@@ -322,8 +325,11 @@ class session {
     // What forward() needs of the client's request, taken before the node-independent rewrite
     // (done once: forward() may run twice, see `fresh_only`).
     auto method = in.method();
-    client_side cs{in.keep_alive(), in.version(), method == bhttp::verb::head,
-                   beast::iequals(in.field("Expect"), "100-continue"), std::string(route.rest)};
+    // Only Beast's parser sees Expect: the single-pass one leaves such requests to it.
+    bool expects_continue =
+        in.beast && beast::iequals(in.beast->get()[bhttp::field::expect], "100-continue");
+    client_side cs{in.keep_alive(), in.version(), method == bhttp::verb::head, expects_continue,
+                   std::string(route.rest)};
     if (in.beast) rewrite_for_upstream(in.beast->get());  // a simple one is rewritten as written
     // A request without a body and with an idempotent method can go again on a fresh connection
     // when a pooled one turns out closed by the node before any answer. For those the pool skips
@@ -471,14 +477,13 @@ class session {
     // Response header: wait up to the group's response timeout; skip interim 1xx answers. The
     // common answer (final, whole, framed by Content-Length) is recognised by parse_response_head
     // and relayed from its bytes; anything else goes through Beast's parser.
-    res_parser rp{std::piecewise_construct, std::make_tuple(),
-                  std::make_tuple(fields_alloc{arena_})};
-    rp.body_limit(unlimited);
-    rp.header_limit(header_limit);
-    if (is_head) rp.skip(true);
+    std::optional<res_parser> rp;
+    // A HEAD answer's Content-Length frames no body: Beast's path, told to expect none.
+    auto start_rp = [&] { start_parser(rp, arena_).skip(is_head); };
     auto& ubuf = ubuf_;
     ubuf.clear();
-    bool simple = !is_head;  // a HEAD answer's Content-Length frames no body: Beast's path
+    bool simple = !is_head;
+    if (!simple) start_rp();
     auto& head = head_;
     for (;;) {
       dl_->arm(tcp, std::chrono::milliseconds(snap.spec.response_timeout_ms));
@@ -489,8 +494,9 @@ class session {
           if (r == head_result::simple && ubuf.size() - head.header_bytes >= head.content_length)
             break;
           simple = r == head_result::need_more;
+          if (!simple) start_rp();
         }
-        if (!simple && (ec = feed_header(ubuf, rp)) != bhttp::error::need_more) break;
+        if (!simple && (ec = feed_header(ubuf, *rp)) != bhttp::error::need_more) break;
         auto [rec, n] = co_await raw(up).async_read_some(header_space(ubuf), tuple_awaitable);
         if ((ec = read_outcome(ubuf, rec, n))) break;
       }
@@ -501,19 +507,14 @@ class session {
       replay_if_stale = false;  // after a 1xx the node has answered: no second try
       if (ec) co_return co_await upstream_failed(snap, node, ec, client_version);
       if (simple) break;
-      auto code = rp.get().result_int();
+      auto code = rp->get().result_int();
       if (code >= 100 && code < 200 && code != 101) {
-        rp.~res_parser();
-        new (&rp) res_parser{std::piecewise_construct, std::make_tuple(),
-                             std::make_tuple(fields_alloc{arena_})};
-        rp.body_limit(unlimited);
-        if (is_head) rp.skip(true);
+        start_rp();  // a fresh parser for the answer after the interim one
         continue;
       }
       break;
     }
-    auto& res = rp.get();
-    auto status = simple ? head.status : res.result_int();
+    auto status = simple ? head.status : rp->get().result_int();
     if (ctx_->metrics)
       node.runtime->responses[std::min<unsigned>(status / 100, 5)].fetch_add(
           1, std::memory_order_relaxed);
@@ -528,11 +529,12 @@ class session {
       whole = head.content_length;
       body_at = head.header_bytes;
     } else {
-      if (!rp.is_done()) ubuf.reserve(relay_buffer);  // 64 KiB reads for the body
+      auto& res = rp->get();
+      if (!rp->is_done()) ubuf.reserve(relay_buffer);  // 64 KiB reads for the body
       // What the parser saw of the framing and Connection: no second look through the fields.
-      upstream_keep = rp.keep_alive();
+      upstream_keep = rp->keep_alive();
       strip_hop_by_hop(res);
-      close_delimited = !rp.content_length() && !rp.chunked() && !rp.is_done();
+      close_delimited = !rp->content_length() && !rp->chunked() && !rp->is_done();
       if (close_delimited) {
         if (client_version >= 11)
           res.chunked(true);  // frame a read-until-close body for the client
@@ -542,10 +544,10 @@ class session {
       res.version(client_version);
       if (keep != (client_version >= 11))  // else the version's default says it
         res.set(bhttp::field::connection, keep ? "keep-alive" : "close");
-      if (!close_delimited && !rp.chunked()) {
-        if (rp.is_done())
+      if (!close_delimited && !rp->chunked()) {
+        if (rp->is_done())
           whole = 0;
-        else if (auto cl = rp.content_length(); cl && ubuf.size() >= *cl)
+        else if (auto cl = rp->content_length(); cl && ubuf.size() >= *cl)
           whole = *cl;
         if (whole) write_header(res, hbuf_);
       }
@@ -578,22 +580,23 @@ class session {
     }
 
     // Response body: forward each piece as soon as it arrives (SSE, token streams).
+    auto& res = rp->get();
     bhttp::serializer<false, bhttp::buffer_body, bhttp::basic_fields<fields_alloc>> ssr{res};
     // As for the request: one write for header and body when the body is already here; the
     // header alone first when it is not (an event stream's header must not wait for its first
     // event).
-    if (!rp.is_done() && ubuf.size() == 0) {
+    if (!rp->is_done() && ubuf.size() == 0) {
       dl_->arm(client_, ctx_->idle_timeout);
       if (auto [ec, n] = co_await bhttp::async_write_header(client_.socket(), ssr, tuple_awaitable);
           ec)
         co_return false;
     }
     for (;;) {
-      if (!rp.is_done()) {
+      if (!rp->is_done()) {
         res.body().data = buf.data();
         res.body().size = buf.size();
         dl_->arm(tcp, std::chrono::milliseconds(snap.spec.response_timeout_ms));
-        auto [ec, n] = co_await bhttp::async_read_some(raw(up), ubuf, rp, tuple_awaitable);
+        auto [ec, n] = co_await bhttp::async_read_some(raw(up), ubuf, *rp, tuple_awaitable);
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec == bhttp::error::partial_message || ec == asio::error::eof) {
           if (!close_delimited) co_return false;  // cut short: the client must see it
@@ -602,7 +605,7 @@ class session {
         if (ec) co_return false;
         res.body().size = buf.size() - res.body().size;
         res.body().data = buf.data();
-        res.body().more = !rp.is_done();
+        res.body().more = !rp->is_done();
         if (res.body().size == 0 && res.body().more) continue;  // see the request loop
         if (ctx_->metrics)
           snap.stats->bytes_out.fetch_add(res.body().size, std::memory_order_relaxed);
@@ -615,7 +618,7 @@ class session {
       auto [wec, wn] = co_await bhttp::async_write(client_.socket(), ssr, tuple_awaitable);
       if (wec == bhttp::error::need_buffer) wec = {};
       if (wec) co_return false;
-      if (rp.is_done() && ssr.is_done()) break;
+      if (rp->is_done() && ssr.is_done()) break;
     }
     if (upstream_keep && !close_delimited && ubuf.size() == 0) keep_connection(node, conn);
     co_return keep;

@@ -151,6 +151,34 @@ TEST_CASE("keep-alive: several requests on one client connection all succeed", "
   CHECK(served_by(conn.request("GET", "/groups/ka/after")) != "");
 }
 
+// The answers the proxy's single-pass parse leaves to Beast's parser: a HEAD answer (its
+// Content-Length frames no body) and a final answer after an interim 103 from the node.
+TEST_CASE("HEAD answers and answers after an interim 1xx are relayed on a kept connection",
+          "[dataplane]") {
+  sgd_instance sgd;
+  test_node_process a("hints");
+  put_group_fields(sgd, "hh", kSteadyHealth);
+  add_node_at(sgd, "hh", a.name(), a.base_url());
+
+  http_connection conn;
+  REQUIRE(conn.connect(sgd.proxy_port()).empty());
+  for (int i = 0; i < 3; ++i) {
+    auto h = conn.request("HEAD", "/groups/hh/x");
+    CHECK(h.status == 200);
+    CHECK(h.header("X-Node") == "hints");
+    CHECK(h.header("Content-Length") != "");
+    CHECK(h.header("Content-Length") != "0");  // the GET's length, with no body behind it
+    CHECK(h.body.empty());
+    REQUIRE(conn.is_open());
+
+    auto r = conn.request("GET", "/groups/hh/early-hints");
+    REQUIRE(r.status == 200);
+    CHECK(served_by(r) == "hints");
+    CHECK(str_field(json(r), "path") == "/early-hints");
+    REQUIRE(conn.is_open());
+  }
+}
+
 // Every request after the first on a keep-alive client connection once took ~40-50 ms through
 // sgd (header and body in separate writes on a client socket without TCP_NODELAY).
 TEST_CASE("keep-alive requests through sgd are not delayed by Nagle", "[dataplane]") {

@@ -140,7 +140,9 @@ std::string small_json(std::initializer_list<std::pair<const char*, long long>> 
   return std::string(sb.GetString(), sb.GetSize()) + "\n";
 }
 
-bool no_body_status(int code) { return code / 100 == 1 || code == 204 || code == 304; }
+bool no_body_status(int code) {
+  return code / 100 == 1 || code == 204 || code == 304;
+}
 
 // Writes a complete response with a (small) string body; HEAD gets the header only.
 template <class Stream>
@@ -210,7 +212,8 @@ net::awaitable<bool> serve_sse(Stream& s, const node_state& st, unsigned version
 template <class Stream>
 net::awaitable<bool> serve_download(Stream& s, const node_state& st, unsigned version,
                                     bool keep_alive, std::string_view query) {
-  auto bytes = static_cast<std::uint64_t>(std::max<long long>(query_int(query, "bytes").value_or(0), 0));
+  auto bytes =
+      static_cast<std::uint64_t>(std::max<long long>(query_int(query, "bytes").value_or(0), 0));
   bool chunked = query_int(query, "chunked").value_or(0) != 0;
   http::response<http::buffer_body> res{http::status::ok, version};
   res.set(http::field::server, "sg-test-node");
@@ -349,10 +352,19 @@ net::awaitable<void> serve(Stream& s, node_state& st) {
       in_flight_guard guard(st.in_flight);
       if (ri.path == "/drop") co_return;  // close without answering
       long long delay = st.delay_ms;
-      if (ri.path == "/slow") delay = std::clamp<long long>(query_int(ri.query, "ms").value_or(0), 0, 3600000);
+      if (ri.path == "/slow")
+        delay = std::clamp<long long>(query_int(ri.query, "ms").value_or(0), 0, 3600000);
       if (delay > 0) {
         timer.expires_after(std::chrono::milliseconds(delay));
         co_await timer.async_wait(tok);
+      }
+      if (ri.path == "/early-hints" && version >= 11) {
+        // An interim 103 before the answer: the proxy must skip it and relay the final one.
+        static constexpr std::string_view hints =
+            "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n";
+        beast::get_lowest_layer(s).expires_after(idle_timeout);
+        auto [hec, hn] = co_await net::async_write(s, net::buffer(hints), tok);
+        if (hec) co_return;
       }
       if (ri.path == "/sse")
         ok = co_await serve_sse(s, st, version, keep_alive, ri.query);
@@ -516,4 +528,6 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace sg::test
 
-int main(int argc, char** argv) { return sg::test::run(argc, argv); }
+int main(int argc, char** argv) {
+  return sg::test::run(argc, argv);
+}
