@@ -1,6 +1,7 @@
 #include "http/error_reply.hpp"
 
 #include "actors/errors.hpp"
+#include "http/header_policy.hpp"
 #include "metrics/log.hpp"
 
 #include <boost/beast/http/field.hpp>
@@ -27,6 +28,21 @@ response error_response(status st, std::string_view code, std::string_view messa
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
+}
+
+void write_error_answer(std::string& out, status st, std::string_view code,
+                        std::string_view message, unsigned version, bool keep_alive,
+                        bool head_request, int retry_after) {
+  auto body = error_body(code, message);
+  out.clear();
+  auto reason = bhttp::obsolete_reason(st);
+  append_status_line(out, version, static_cast<unsigned>(st), {reason.data(), reason.size()});
+  append_field(out, "Content-Type", "application/json");
+  append_field(out, "Content-Length", std::to_string(body.size()));
+  if (retry_after > 0) append_field(out, "Retry-After", std::to_string(retry_after));
+  if (keep_alive != (version >= 11)) append_field(out, "Connection", keep_alive ? "keep-alive" : "close");
+  out.append("\r\n", 2);
+  if (!head_request) out += body;
 }
 
 response error_response(const caf::error& err, unsigned version, bool keep_alive) {

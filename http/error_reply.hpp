@@ -16,6 +16,12 @@ using status = boost::beast::http::status;
 response error_response(status st, std::string_view code, std::string_view message,
                         unsigned version = 11, bool keep_alive = true);
 
+// The same answer as bytes for the proxy, into `out`: no body for a HEAD request (RFC 9110
+// §9.3.2; Content-Length still says its size) and Retry-After when `retry_after` > 0.
+void write_error_answer(std::string& out, status st, std::string_view code,
+                        std::string_view message, unsigned version, bool keep_alive,
+                        bool head_request, int retry_after = 0);
+
 // The body alone: {"error":{"code":"...","message":"..."}}.
 std::string error_body(std::string_view code, std::string_view message);
 

@@ -31,10 +31,18 @@ io_deadline::clock::time_point coarse_now() {
 
 }  // namespace
 
+io_deadline::clock::time_point io_deadline::now() {
+  return coarse_now();
+}
+
 void io_deadline::arm(boost::beast::tcp_stream& stream, clock::duration d) {
+  arm_until(stream, coarse_now() + d);
+}
+
+void io_deadline::arm_until(boost::beast::tcp_stream& stream, clock::time_point at) {
   target_ = &stream;
   fired_ = false;  // a cancel that raced a completed I/O must not be blamed on this one
-  deadline_ = coarse_now() + d;
+  deadline_ = at;
   // Only a deadline earlier than the one the watchdog sleeps towards needs to wake it; a later
   // one (the common case: every request pushes it further out) costs nothing here.
   if (deadline_ < timer_.expiry()) timer_.cancel();

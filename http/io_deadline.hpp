@@ -22,6 +22,9 @@ class io_deadline {
 
   // The next I/O on `stream` must complete within `d` (or the stream's socket is cancelled).
   void arm(boost::beast::tcp_stream& stream, clock::duration d);
+  // The same with a fixed end: I/O in between (interim answers) does not push it out.
+  void arm_until(boost::beast::tcp_stream& stream, clock::time_point at);
+  static clock::time_point now();  // the coarse clock deadlines are kept in
   // No deadline (e.g. a connection handed back to a pool is no longer ours to cancel).
   void disarm() {
     target_ = nullptr;

@@ -85,7 +85,17 @@ void listener::serve(tcp::socket sock) {
   boost::system::error_code ec;
   sock.set_option(tcp::no_delay(true), ec);
   auto ex = sock.get_executor();
-  asio::co_spawn(ex, session_(std::move(sock)), asio::detached);
+  // An exception escaping a session ends that connection, logged, never the process.
+  asio::co_spawn(ex, session_(std::move(sock)), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      log::error("connection ended by an exception", {{"error", x.what()}});
+    } catch (...) {
+      log::error("connection ended by an exception", {});
+    }
+  });
 }
 
 bool split_host_port(const std::string& text, std::string& host, uint16_t& port) {

@@ -1,68 +1,86 @@
 #pragma once
-// A strict, allocation-free look at HTTP/1.x headers for the proxy's common cases: a request
-// without a body, and a final answer framed by one Content-Length. Beast's parser spends
-// thousands of instructions on a five-field header (field table lookups, a tree insert per
-// field); this reads the bytes once and keeps views into them. Anything else (bodies other than
-// a whole Content-Length answer, 1xx/204/304/101, Expect, Connection naming other fields,
-// obs-fold, odd characters, more than max_fields fields) is `other` and goes through Beast's
-// parser, which also produces the errors for malformed headers.
-#include <array>
+// The proxy's one HTTP/1.x header parser, for requests and answers alike: strict (RFC 9112 §2-§5:
+// CRLF line ends only, no obs-fold, no space before a colon, tokens and field values checked byte
+// by byte, total size bounded) and allocation-free once warm (views into the read buffer; the
+// field list keeps its capacity). The facts the proxy decides on (Content-Length values,
+// Transfer-Encoding's codings, Connection tokens, Host count, Expect, Upgrade) are gathered in
+// the same pass; framing.hpp turns them into a body length or a refusal.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
+#include <vector>
 
 namespace sg::http {
 
-enum class head_result { simple, need_more, other };
+enum class head_result {
+  complete,   // the header is whole: header_bytes says where a body starts
+  need_more,  // no blank line yet, still within the limit
+  invalid,    // malformed: `error` says what
+  too_large,  // no blank line within the limit
+};
 
-struct head_fields {
-  static constexpr size_t max_fields = 32;
-  size_t header_bytes = 0;  // through the blank line: a body starts there
-  size_t count = 0;
-  std::array<std::pair<std::string_view, std::string_view>, max_fields> fields;
-  bool keep_alive = true;  // what the version and Connection say
+struct head_field {
+  std::string_view name, value;  // value without surrounding whitespace
+};
+
+struct message_head {
+  size_t header_bytes = 0;  // start line through the blank line
+  std::vector<head_field> fields;
+  unsigned version = 11;  // 10 or 11
+  // A request's start line.
+  std::string_view method, target;
+  // An answer's status line.
+  unsigned status = 0;
+  std::string_view reason;
+
+  // Facts gathered while parsing.
+  unsigned content_lengths = 0;  // Content-Length fields (a list counts once per field)
+  bool length_conflict = false;  // values that differ, or one that is not a number
+  uint64_t content_length = 0;
+  bool has_te = false;
+  unsigned chunked_codings = 0;  // how many times "chunked" is named
+  bool te_final_chunked = false;  // the last coding of the last Transfer-Encoding is chunked
+  unsigned hosts = 0;
+  bool conn_close = false, conn_keep_alive = false, conn_upgrade = false;
+  bool conn_other = false;  // Connection names other fields (dropped with it)
+  bool expect_continue = false;
+  bool has_upgrade = false;
+  const char* error = nullptr;  // why invalid, for the 400 / 502 message
 
   // The first field named `name` (any case); "" when there is none.
   std::string_view find(std::string_view name) const;
+  // Whether the message keeps its connection: the version's default and Connection.
+  bool keep_alive() const { return version >= 11 ? !conn_close : conn_keep_alive && !conn_close; }
 };
 
-struct response_head : head_fields {
-  unsigned version = 11;  // 10 or 11
-  unsigned status = 0;
-  std::string_view reason;
-  uint64_t content_length = 0;
-};
+// Parse the header at the start of `buf` (views point into it). `limit` bounds the whole header.
+// A request may be preceded by empty lines (RFC 9112 §2.2).
+head_result parse_request_head(std::string_view buf, message_head& out, size_t limit);
+head_result parse_response_head(std::string_view buf, message_head& out, size_t limit);
 
-struct request_head : head_fields {
-  std::string_view method;
-  std::string_view target;
-  unsigned version = 11;
-};
+// Trailer fields after a last chunk: the same field-line rules. `buf` holds the lines, each ending
+// in CRLF, without the final empty line. nullptr or what is wrong.
+const char* check_field_lines(std::string_view buf);
 
-// Parse the header at the start of `buf` (views point into it). need_more: no blank line yet
-// within `limit` bytes; past the limit, `other` (Beast reports header_limit).
-head_result parse_response_head(std::string_view buf, response_head& out, size_t limit);
-head_result parse_request_head(std::string_view buf, request_head& out, size_t limit);
+// Case-insensitive (ASCII) equality.
+bool iequals(std::string_view a, std::string_view b);
 
-// RFC 9110 7.6.1: fields meant for one connection only (case-insensitive name).
-bool hop_by_hop(std::string_view name);
+// RFC 9110 §5.6.2 token.
+bool is_token(std::string_view s);
 
-// "HTTP/1.x code reason\r\n" and "name: value\r\n", appended.
-void append_status_line(std::string& out, unsigned version, unsigned status,
-                        std::string_view reason);
-void append_field(std::string& out, std::string_view name, std::string_view value);
-
-// The header the client gets for a simple answer: the node's fields without hop-by-hop ones, the
-// client's version, and a Connection field only where `keep` differs from that version's default.
-void write_response_head(const response_head& h, unsigned client_version, bool keep,
-                         std::string& out);
-
-// The header a node gets for a simple request: HTTP/1.1 (keep-alive) to `target`, the client's
-// fields without hop-by-hop ones, Host `host`, and X-Forwarded-For (the client's extended by
-// `client_ip`), X-Forwarded-Proto and X-Forwarded-Host (the client's Host).
-void write_request_head(const request_head& h, std::string_view target, std::string_view host,
-                        std::string_view client_ip, std::string& out);
+// Calls f(token) for each element of a comma-separated list (RFC 9110 §5.6.1), trimmed, empty
+// elements skipped.
+template <class F>
+void for_each_list_item(std::string_view v, F&& f) {
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    auto item = v.substr(0, comma);
+    v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (!item.empty()) f(item);
+  }
+}
 
 }  // namespace sg::http

@@ -2,34 +2,15 @@
 // The proxy's header reads and whole-buffer writes without Beast's and Asio's composed
 // operations, whose layers (handler wrappers, executor copies, a trip through the scheduler on
 // every completion) were a large part of sgd's own CPU time per request. Plain functions, not
-// coroutines (each coroutine call allocates a frame); the caller's read loop is a few lines:
-//
-//   auto ec = feed_header(buf, parser);
-//   while (ec == bhttp::error::need_more) {
-//     auto [rec, n] = co_await stream.async_read_some(header_space(buf), tuple_awaitable);
-//     if (!(ec = read_outcome(buf, rec, n))) ec = feed_header(buf, parser);
-//   }
+// coroutines (each coroutine call allocates a frame).
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
 #include <string_view>
 
 namespace sg::http {
-
-// Gives the parser what `b` holds. No error once the header is whole (what follows it stays in
-// `b`); need_more when a read must come first; else the parser's error (header_limit, bad_...).
-template <bool isRequest>
-boost::system::error_code feed_header(boost::beast::flat_buffer& b,
-                                      boost::beast::http::basic_parser<isRequest>& p) {
-  boost::system::error_code ec;
-  if (b.size() == 0) return boost::beast::http::error::need_more;
-  b.consume(p.put(b.data(), ec));
-  if (!ec && !p.is_header_done()) ec = boost::beast::http::error::need_more;
-  return ec;
-}
 
 // Where the next header read goes: 512 bytes or what the buffer holds without growing (Beast's
 // own rule for async_read_header), 64 KiB at most.

@@ -117,31 +117,42 @@ upstream_pool& upstream_pool::this_thread() {
   return pool;
 }
 
-std::unique_ptr<upstream_conn> upstream_pool::take(const std::string& node_id, bool verify) {
+std::unique_ptr<upstream_conn> upstream_pool::take(const std::string& node_id,
+                                                   const std::string& base_url) {
   auto it = idle_.find(node_id);
   if (it == idle_.end()) return nullptr;
-  auto& v = it->second;
+  if (it->second.base_url != base_url) {  // the node moved: its old connections are closed
+    idle_.erase(it);
+    return nullptr;
+  }
+  auto& v = it->second.conns;
   auto now = std::chrono::steady_clock::now();
   while (!v.empty()) {
     auto c = std::move(v.back());
     v.pop_back();
-    if (now - c->idle_since < max_idle_age && (!verify || still_open(*c))) return c;
+    if (now - c->idle_since < max_idle_age && still_open(*c)) return c;
   }
   return nullptr;
 }
 
-void upstream_pool::give(const std::string& node_id, std::unique_ptr<upstream_conn> conn) {
+void upstream_pool::give(const std::string& node_id, const std::string& base_url,
+                         std::unique_ptr<upstream_conn> conn) {
   conn->idle_since = std::chrono::steady_clock::now();
-  auto& v = idle_[node_id];
+  auto& list = idle_[node_id];
+  if (list.base_url != base_url) {
+    list.conns.clear();
+    list.base_url = base_url;
+  }
+  auto& v = list.conns;
   if (v.size() >= max_idle_per_node) v.erase(v.begin());  // drop the oldest
   v.push_back(std::move(conn));
-  // Now and then forget nodes whose idle connections all went stale (removed nodes).
+  // Now and then close what went stale (removed nodes' connections).
   if (++gives_ % 4096 == 0) {
     auto now = std::chrono::steady_clock::now();
     for (auto i = idle_.begin(); i != idle_.end();) {
-      auto& list = i->second;
-      std::erase_if(list, [&](auto& c) { return now - c->idle_since >= max_idle_age; });
-      i = list.empty() ? idle_.erase(i) : std::next(i);
+      auto& conns = i->second.conns;
+      std::erase_if(conns, [&](auto& c) { return now - c->idle_since >= max_idle_age; });
+      i = conns.empty() ? idle_.erase(i) : std::next(i);
     }
   }
 }

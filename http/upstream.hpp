@@ -1,7 +1,9 @@
 #pragma once
 // Connections to nodes: plain TCP or TLS (certificate verification, SNI, host name check), and a
-// per-thread keep-alive pool of idle ones keyed by node id. A pooled connection is checked for a
-// close by the peer before it is reused, unless the caller can resend its request elsewhere.
+// per-thread keep-alive pool of idle ones keyed by what they were opened for: the node id and
+// its baseUrl. A node re-registered at another address (or scheme) never gets an old connection;
+// those are closed. Every pooled connection is checked before reuse: closed by the node, or
+// holding bytes nobody asked for, it is closed instead.
 #include "actors/url.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -47,17 +49,21 @@ boost::asio::awaitable<connect_result> connect_upstream(const url_parts& base,
 class upstream_pool {
  public:
   static upstream_pool& this_thread();
-  // With `verify`, an idle connection is first checked for a close by the node (one recv); the
-  // caller that can resend a request on a fresh connection skips that.
-  std::unique_ptr<upstream_conn> take(const std::string& node_id, bool verify = true);
+  // An idle connection opened for `base_url` (one recv checks it); nullptr when there is none.
+  std::unique_ptr<upstream_conn> take(const std::string& node_id, const std::string& base_url);
   // Closes the node's idle connections (it closed one: it restarted or timed them out).
   void drop(const std::string& node_id) { idle_.erase(node_id); }
-  void give(const std::string& node_id, std::unique_ptr<upstream_conn> conn);
+  void give(const std::string& node_id, const std::string& base_url,
+            std::unique_ptr<upstream_conn> conn);
   // Closes every idle connection; called on each I/O thread before its io_context goes away.
   void clear() { idle_.clear(); }
 
  private:
-  std::unordered_map<std::string, std::vector<std::unique_ptr<upstream_conn>>> idle_;
+  struct idle_list {
+    std::string base_url;  // what every connection in `conns` was opened for
+    std::vector<std::unique_ptr<upstream_conn>> conns;
+  };
+  std::unordered_map<std::string, idle_list> idle_;
   size_t gives_ = 0;
 };
 

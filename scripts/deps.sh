@@ -8,6 +8,9 @@ pkgs="g++ cmake ninja-build make libboost1.81-dev rapidjson-dev prometheus-cpp-d
 if [ "$want" = test ] || [ "$want" = bench ]; then
   # haproxy and nginx-light: the [deploy] tests run deploy/haproxy.cfg and deploy/nginx.conf
   pkgs="$pkgs catch2 curl openssl prometheus haproxy nginx-light"
+  # the proxy conformance suite: Debian's python3 with h11, a strict HTTP/1.1 parser that shares
+  # nothing with Beast; clang-15 + libFuzzer for the parser and relay fuzz targets
+  pkgs="$pkgs python3 python3-h11 clang-15 libfuzzer-15-dev"
 fi
 if [ "$want" = bench ]; then
   pkgs="$pkgs wrk util-linux procps valgrind"

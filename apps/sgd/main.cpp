@@ -30,6 +30,9 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -47,6 +50,24 @@ bool loopback(const std::string& host) {
   return !ec && a.is_loopback();
 }
 
+}  // namespace
+
+namespace {
+// Raises the fd limit to its hard maximum and keeps a quarter of it (at most 4096) for the admin
+// listener, health checks, peers and the journal; each proxied connection needs two fds (the
+// client's and the node's).
+int64_t default_max_connections() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  auto fds = static_cast<int64_t>(std::min<rlim_t>(rl.rlim_cur, 1 << 24));
+  auto reserve = std::min<int64_t>(fds / 4, 4096);
+  return std::max<int64_t>(16, (fds - reserve) / 2);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -191,6 +212,9 @@ int main(int argc, char** argv) {
   pctx->tls = tls;
   pctx->metrics = opt.metrics;
   pctx->header_timeout = std::chrono::seconds(opt.client_header_timeout_s);
+  pctx->max_header_bytes = static_cast<size_t>(opt.max_header_bytes);
+  pctx->via = cid;
+  pctx->max_connections = opt.max_connections ? opt.max_connections : default_max_connections();
   auto proxy = std::make_shared<http::listener>(
       io, [pctx](http::tcp::socket s) { return http::proxy_session(std::move(s), pctx); });
   if (auto err = proxy->bind(proxy_host, proxy_port); !err.empty()) {

@@ -34,6 +34,12 @@ const flag flags[] = {
     {"client-header-timeout", "SECONDS",
      "close a client connection whose request header takes longer, or that idles between "
      "requests longer (default 30)"},
+    {"max-header-bytes", "BYTES",
+     "largest request or answer header the proxy relays, start line included (default 65536; "
+     "larger requests get 431, larger answers 502)"},
+    {"max-connections", "N",
+     "proxy client connections at once; more get 503 (default: what the fd limit allows, "
+     "keeping a reserve for the admin API, the nodes and the journal)"},
     {"drain-grace", "SECONDS",
      "on SIGTERM: ping answers 418 this long before closing (default 10)"},
     {"drain-timeout", "SECONDS",
@@ -111,6 +117,10 @@ std::string apply(const std::string& name, const std::string& value, options& o)
     return read_int(name, value, 1, 256, o.threads);
   else if (name == "client-header-timeout")
     return read_int(name, value, 1, 3600, o.client_header_timeout_s);
+  else if (name == "max-header-bytes")
+    return read_int(name, value, 1024, 1 << 24, o.max_header_bytes);
+  else if (name == "max-connections")
+    return read_int(name, value, 1, 1 << 24, o.max_connections);
   else if (name == "drain-grace")
     return read_int(name, value, 0, 3600, o.drain_grace_s);
   else if (name == "drain-timeout")

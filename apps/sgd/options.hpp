@@ -23,6 +23,8 @@ struct options {
   std::string cluster_secret;  // shared by the cluster's controllers (env SGD_CLUSTER_SECRET)
   int tombstone_ttl_s = 86400;
   int client_header_timeout_s = 30;  // a request header must arrive within this (slowloris)
+  int max_header_bytes = 64 * 1024;  // per header, each direction
+  int max_connections = 0;           // proxy client connections; 0: from the fd limit
   int drain_grace_s = 10;            // SIGTERM: ping answers 418 this long before listeners close
   int drain_timeout_s = 300;         // then in-flight requests get this long to finish
   bool metrics = true;               // --metrics off: no /metrics, no per-request metric updates
