@@ -82,6 +82,7 @@ class proxy_connection {
   std::string reqbuf_;  // the request head (and small bodies) for the node
   std::string hbuf_;    // what goes to the client
   std::string target_;  // the node's target
+  std::string host_;    // the node's Host
   std::string client_ip_;
   bool counted_ = false;  // this request counts in ctx_->active
   bool stale_ = false;  // exchange() found its pooled connection closed by the node

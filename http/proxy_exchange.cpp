@@ -86,9 +86,8 @@ asio::awaitable<bool> proxy_connection::exchange(const group_snapshot& snap,
 
   // The request head for this node. Its views into cbuf_ are used up here.
   upstream_target(node.base, req_.route.rest, target_);
-  std::string host;
-  node_host(node.base, host);
-  write_request_head(h, {target_, host, client_ip_, req_.client_host, ctx_->via,
+  node_host(node.base, host_);
+  write_request_head(h, {target_, host_, client_ip_, req_.client_host, ctx_->via,
                          field_for(req_.body), req_.upgrade},
                      reqbuf_);
   bool sent_continue = false;

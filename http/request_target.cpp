@@ -83,7 +83,8 @@ bool remove_dot_segments(std::string_view path, std::string& out) {
 }  // namespace
 
 target_result parse_target(std::string_view target, route_target& out, const char*& error) {
-  out = {};
+  out.group = out.authority = {};
+  out.rest.clear();  // keeps its capacity: no allocation per request once warm
   std::string_view path = target;
   if (starts_with_scheme(target, "http://") || starts_with_scheme(target, "https://")) {
     // Absolute-form (RFC 9112 §3.2.2): its authority stands for Host.
