@@ -273,3 +273,30 @@ TEST_CASE("a second sgd cannot take a proxy port already in use", "[dataplane]")
   CHECK_FALSE(second.alive());
   CHECK(second.process().exit_status().value_or(0) != 0);
 }
+
+TEST_CASE("connection cap: one over the cap gets 503 at once while the admin ping answers",
+          "[dataplane]") {
+  sgd_options o;
+  o.extra_args = {"--max-connections", "2"};
+  sgd_instance sgd(o);
+  test_node_process a("capped");
+  put_group_fields(sgd, "cap", kSteadyHealth);
+  add_node(sgd, "cap", a);
+  REQUIRE(wait_until([&] { return sgd.proxy("GET", "/groups/cap/x").status == 200; }, 10s));
+  // Two keep-alive connections hold the cap.
+  http_connection c1, c2;
+  REQUIRE(c1.connect(sgd.proxy_port()).empty());
+  REQUIRE(c2.connect(sgd.proxy_port()).empty());
+  REQUIRE(c1.request("GET", "/groups/cap/x").status == 200);
+  REQUIRE(c2.request("GET", "/groups/cap/x").status == 200);
+  auto over = raw_exchange(sgd.proxy_port(), "GET /groups/cap/x HTTP/1.1\r\nHost: a\r\n\r\n", 5s);
+  INFO(over.received);
+  CHECK(over.received.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(over.received.find("too_many_connections") != std::string::npos);
+  CHECK(over.closed_by_peer);
+  CHECK(sgd.admin("GET", "/api/octopusservernodes/ping").status == 200);
+  // A connection that ends frees its place.
+  c1.close();
+  CHECK(wait_until([&] { return sgd.proxy("GET", "/groups/cap/x").status == 200; }, 5s));
+  CHECK(sgd.alive());
+}
