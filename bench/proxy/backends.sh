@@ -18,11 +18,22 @@ EOF2
 }
 
 # start_ok_backends DIR CPU: one nginx master (worker_processes 1) pinned on CPU, three listen
-# ports answering 200 "ok\n" (and /health 200). Sets B1 B2 B3 and BACKEND_PID; dies on failure.
+# ports answering 200 "ok\n" (and /health 200). Any path ending in /sse answers a chunked
+# text/event-stream instead: SSE_CHUNKS (default 4) events of ~20 bytes, each its own chunk
+# (nginx's SSI includes of internal subrequests: no known length, so nginx chunks, one chunk per
+# include): "14\r\nid: 1\ndata: tick 1\n\n\r\n" ... "0\r\n\r\n". SSE_BODY is the decoded body.
+# Sets B1 B2 B3, SSE_BODY and BACKEND_PID; dies on failure.
 start_ok_backends() {
-  local dir=$1 cpu=$2 p
+  local dir=$1 cpu=$2 p ssi
   free_port B1; free_port B2; free_port B3
   mkdir -p "$dir"
+  # The SSI page itself comes from "return" (a file under the 0700 temp dir would be unreadable
+  # for nginx's unprivileged worker).
+  SSE_BODY=""; ssi=""
+  for (( p = 1; p <= ${SSE_CHUNKS:-4}; p++ )); do
+    ssi+="<!--# include virtual=\\\"/_ev/$p\\\" -->"
+    SSE_BODY+="id: $p"$'\n'"data: tick $p"$'\n\n'
+  done
   {
     nginx_main_conf "$dir"
     echo "http {"
@@ -34,6 +45,13 @@ start_ok_backends() {
     listen 127.0.0.1:$B3;
     location / { default_type text/plain; return 200 "ok\n"; }
     location /health { return 200; }
+    location ~ /sse\$ {
+      default_type text/event-stream; ssi on; ssi_types text/event-stream;
+      return 200 "$ssi";
+    }
+    location ~ ^/_ev/(\d+)\$ {
+      internal; default_type text/event-stream; return 200 "id: \$1\ndata: tick \$1\n\n";
+    }
   }
 }
 EOF2

@@ -9,7 +9,19 @@
 # (haproxy, nginx, sgd, ...; each round starts one further along the list) and the medians are
 # reported.
 #
-# Env: DURATION (s, default 10)  ROUNDS (3)  WARMUP (s, 2)  CONNS (64)
+# Cases (CASE=small|chunked|post16k|all, default small; "all" runs the three one after the
+# other, each its own rotation and its own report, same format):
+#   small    GET, the backend answers 200 "ok\n" with Content-Length (the original case).
+#   chunked  GET .../sse, the backend answers text/event-stream with Transfer-Encoding: chunked,
+#            SSE_CHUNKS (4) events of ~20 bytes, one chunk each (nginx SSI, see backends.sh).
+#            Round 1 also records the raw bytes each proxy sends for one answer and prints their
+#            framing (chunk count, anything after the last chunk, e.g. a doubled 0\r\n\r\n).
+#   post16k  POST with a POST_BYTES (16384) body, Content-Length framing (wrk -s with a Lua
+#            script setting wrk.method/wrk.body), to the "ok\n" backend.
+# Each case checks one answer through each proxy with curl before measuring.
+#
+# Env: CASE (small)  POST_BYTES (16384)  SSE_CHUNKS (4)
+#      DURATION (s, default 10)  ROUNDS (3)  WARMUP (s, 2)  CONNS (64)
 #      SGD (binary, default build/apps/sgd)  SGD_FLAGS (extra sgd flags, word-split)
 #      PROXY_CPU (0)  LOAD_CPU (1)  KEEP_TMP=1 keeps the temp dir
 #      PROXIES ("haproxy nginx sgd sgd-nometrics"; sgd-nometrics is sgd with --metrics off, which
@@ -28,6 +40,14 @@ WARMUP=${WARMUP:-2}
 CONNS=${CONNS:-64}
 SGD=${SGD:-$ROOT/build/apps/sgd}
 PROXIES=${PROXIES:-haproxy nginx sgd sgd-nometrics}
+CASE=${CASE:-small}
+POST_BYTES=${POST_BYTES:-16384}
+SSE_CHUNKS=${SSE_CHUNKS:-4}
+case $CASE in
+  all) CASES=(small chunked post16k) ;;
+  small|chunked|post16k) CASES=("$CASE") ;;
+  *) die "CASE must be small, chunked, post16k or all (not '$CASE')" ;;
+esac
 read -r -a SGD_EXTRA <<<"${SGD_FLAGS:-}"
 
 need wrk haproxy nginx curl taskset awk ss getconf
@@ -85,6 +105,10 @@ mkdir -p "$T/nginxp"
   }
   server {
     listen 127.0.0.1:$P_NGINX;
+    # post16k: keep request bodies in memory (with the default buffer size a 16 KiB body goes
+    # to a temp file, which the unprivileged worker cannot even create in the 0700
+    # temp dir). No effect on GETs.
+    client_body_buffer_size 64k;
     location / {
       proxy_pass http://be;
       proxy_http_version 1.1;
@@ -134,10 +158,75 @@ tree_ticks() {
   echo "$sum"
 }
 
+# --- the cases -------------------------------------------------------------------------------
+# POST body for post16k: POST_BYTES of "x", Content-Length framing (wrk.format adds the header).
+printf 'wrk.method = "POST"\nwrk.body = string.rep("x", %d)\nwrk.headers["Content-Type"] = "application/octet-stream"\n' \
+  "$POST_BYTES" >"$T/post.lua"
+head -c "$POST_BYTES" /dev/zero | tr '\0' x >"$T/post.body"
+
+case_setup() {   # CASE: sets C_PATH (appended to the proxy's URL), C_EXPECT, C_WRK, C_CURL, C_TITLE
+  C_PATH=""; C_EXPECT=ok; C_WRK=(); C_CURL=(); C_TITLE=""
+  case $1 in
+    chunked)
+      C_PATH=sse; C_EXPECT=$(printf '%s' "$SSE_BODY")
+      C_TITLE=", case chunked (GET, backend answers text/event-stream, Transfer-Encoding: chunked, ${SSE_CHUNKS} chunks of ${#SSE_BODY} bytes in all)" ;;
+    post16k)
+      C_WRK=(-s "$T/post.lua")
+      C_CURL=(-H 'Content-Type: application/octet-stream' --data-binary @"$T/post.body")
+      C_TITLE=", case post16k (POST, $POST_BYTES-byte body with Content-Length, answer \"ok\\n\")" ;;
+  esac
+}
+
+# raw_answer PORT PATH: the bytes a proxy sends for one keep-alive GET, as they come (read for
+# 1 s: a keep-alive answer does not end the connection), to see the framing wrk sees.
+raw_answer() {
+  ( exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nUser-Agent: bench\r\n\r\n' "$2" "$1" >&3
+    timeout 1 cat <&3 || true )
+}
+# chunk_framing FILE: one line on a raw answer: Transfer-Encoding, the number of data chunks, and
+# whatever follows the first last-chunk (e.g. a second "0\r\n\r\n"), escaped.
+chunk_framing() {
+  awk 'BEGIN { RS = "\r\n"; st = "head" }
+    function hex(s,   i, c, v) { v = 0; s = tolower(s); sub(/;.*/, "", s)
+      for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)); if (!c) break; v = v * 16 + c - 1 }
+      return v }
+    st == "head" { if ($0 == "") st = "size"; else if (tolower($0) ~ /^transfer-encoding:/) { te = $0; sub(/^[^:]*: */, "", te) }
+                   else if (tolower($0) ~ /^content-length:/) { cl = $0; sub(/^[^:]*: */, "", cl) }; next }
+    st == "size" { if (hex($0) == 0) st = "trailer"; else { n++; st = "data" }; next }
+    st == "data" { st = "size"; next }
+    st == "trailer" { if ($0 == "") st = "after"; next }
+    st == "after" { gsub(/\n/, "\\n"); extra = extra $0 "\\r\\n" }
+    END { if (te == "") te = "none"
+      printf "transfer-encoding %s%s, %d data chunks, %s\n", te, (cl != "" ? ", content-length " cl : ""),
+        n, (st == "after" ? (extra == "" ? "clean end" : "AFTER THE LAST CHUNK: " extra) : "no last chunk (state " st ")") }' "$1"
+}
+
+col() { awk -F'\t' -v p="$1" -v c="$2" '$1 == p { print $c }' "$RESULTS"; }
+verdict() { awk -v x="$1" -v lim="$2" 'BEGIN { print (x + 0 <= lim) ? "meets target" : "ABOVE target" }'; }
+# The machine's speed drifts within a run; each round's own ratio cancels what the two proxies
+# of that round shared, and their median is the steadier figure.
+per_round() {  # COLUMN: median over rounds of sgd's value / HAProxy's value
+  local i a b rs=()
+  for (( i = 1; i <= ROUNDS; i++ )); do
+    a=$(awk -F'\t' -v r="$i" -v c="$1" '$1 == "sgd" && $2 == r { print $c }' "$RESULTS")
+    b=$(awk -F'\t' -v r="$i" -v c="$1" '$1 == "haproxy" && $2 == r { print $c }' "$RESULTS")
+    rs+=("$(ratio "$a" "$b")")
+  done
+  printf '%.2f' "$(median "${rs[@]}")"
+}
+
+# run_case CASE: the rotation and the report of one case.
+run_case() {
+local cs=$1 tag="" hp r i px body t0 t1 w reqs rps p50 p99 non2xx sockerr cpu_s cpu_us c p q
+case_setup "$cs"
+[[ $cs == small ]] || tag="[$cs] "
 # --- the rotation ----------------------------------------------------------------------------
 RESULTS=$T/results.tsv   # proxy round rps p50us p99us cpu_us_per_req requests non2xx sockerr
+[[ $cs == small ]] || RESULTS=$T/results-$cs.tsv
 : >"$RESULTS"
 SGD_PROBLEMS=""
+FRAMING=""
 read -r -a PX_LIST <<<"$PROXIES"
 for (( r = 1; r <= ROUNDS; r++ )); do
   # Each round starts one further along the list: no proxy always runs right after the same one
@@ -149,14 +238,23 @@ for (( r = 1; r <= ROUNDS; r++ )); do
   done
   for px in "${ORDER[@]}"; do
     start_proxy "$px" || die "$px did not start (logs in $T; rerun with KEEP_TMP=1)"
-    body=$(curl -s --max-time 5 "$URL") || true
-    [[ $body == ok ]] || die "$px answered '$body' instead of ok at $URL"
-    taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$URL" >"$T/warm-$px-$r.txt" 2>&1
+    URL+=$C_PATH
+    body=$(curl -s --max-time 5 "${C_CURL[@]}" "$URL") || true
+    [[ $body == "$C_EXPECT" ]] || die "$px answered '$body' instead of '$C_EXPECT' at $URL"
+    if [[ $cs == chunked && $r == 1 ]]; then
+      hp=${URL#http://127.0.0.1:}
+      raw_answer "${hp%%/*}" "/${hp#*/}" >"$T/raw-$px.txt" 2>/dev/null || true
+      curl -s --raw -i --max-time 5 "$URL" >"$T/curl-raw-$px.txt" 2>/dev/null || true
+      FRAMING+="  $(printf '%-13s' "$px") socket:     $(chunk_framing "$T/raw-$px.txt")"$'\n'
+      FRAMING+="  $(printf '%-13s' "") curl --raw: $(chunk_framing "$T/curl-raw-$px.txt")"$'\n'
+      log "${tag}$px framing: $(chunk_framing "$T/raw-$px.txt")"
+    fi
+    taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "${C_WRK[@]}" "$URL" >"$T/warm-$cs-$px-$r.txt" 2>&1
     t0=$(tree_ticks "$PROXY_PID")
-    taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$URL" >"$T/wrk-$px-$r.txt" 2>&1
+    taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${C_WRK[@]}" "$URL" >"$T/wrk-$cs-$px-$r.txt" 2>&1
     t1=$(tree_ticks "$PROXY_PID")
     kill -0 "$PROXY_PID" 2>/dev/null || SGD_PROBLEMS+="$px died during round $r; "
-    w=$T/wrk-$px-$r.txt
+    w=$T/wrk-$cs-$px-$r.txt
     reqs=$(awk '/requests in/ { print $1; exit }' "$w")
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$w")
     p50=$(to_us "$(awk '$1 == "50%" { print $2; exit }' "$w")")
@@ -167,7 +265,7 @@ for (( r = 1; r <= ROUNDS; r++ )); do
     cpu_us=$(awk -v c="$cpu_s" -v n="${reqs:-0}" 'BEGIN { if (n > 0) printf "%.2f", c * 1e6 / n; else print "nan" }')
     printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$px" "$r" "$rps" "$p50" "$p99" "$cpu_us" \
       "$reqs" "$non2xx" "$sockerr" >>"$RESULTS"
-    log "round $r $px: $rps req/s, p50 ${p50}us, p99 ${p99}us, cpu ${cpu_s}s = ${cpu_us}us/req, non-2xx $non2xx, socket errors $sockerr"
+    log "${tag}round $r $px: $rps req/s, p50 ${p50}us, p99 ${p99}us, cpu ${cpu_s}s = ${cpu_us}us/req, non-2xx $non2xx, socket errors $sockerr"
     if [[ $non2xx != 0 || $sockerr != 0 ]]; then
       SGD_PROBLEMS+="$px round $r: non-2xx $non2xx, socket errors $sockerr ($(grep 'Socket errors' "$w" || true)); "
     fi
@@ -180,9 +278,8 @@ for (( r = 1; r <= ROUNDS; r++ )); do
 done
 
 # --- report ----------------------------------------------------------------------------------
-col() { awk -F'\t' -v p="$1" -v c="$2" '$1 == p { print $c }' "$RESULTS"; }
 echo
-echo "== proxy benchmark: wrk -t1 -c$CONNS -d${DURATION}s, $ROUNDS interleaved rounds, medians =="
+echo "== proxy benchmark${C_TITLE}: wrk -t1 -c$CONNS -d${DURATION}s, $ROUNDS interleaved rounds, medians =="
 machine_info | sed 's/^/# /'
 echo "# sgd: $SGD_DESC"
 echo "# sgd flags: --threads 1 --log-level warn ${SGD_BASE_FLAGS[*]:-} ${SGD_EXTRA[*]:-}"
@@ -190,6 +287,12 @@ echo
 echo "per round:"
 printf '  %-13s %5s %10s %9s %9s %10s %9s %8s\n' proxy round req/s p50_us p99_us cpu_us/req non2xx sockerr
 awk -F'\t' '{ printf "  %-13s %5s %10.0f %9.1f %9.1f %10.2f %9s %8s\n", $1, $2, $3, $4, $5, $6, $8, $9 }' "$RESULTS"
+if [[ -n $FRAMING ]]; then
+  echo
+  echo "framing of one answer through each proxy (round 1; socket: the raw bytes of a keep-alive GET
+  read for 1 s; curl --raw: what curl -s --raw -i keeps of it):"
+  printf '%s' "$FRAMING"
+fi
 echo
 printf '| %-13s | %10s | %9s | %9s | %15s |\n' proxy "req/s" "p50 µs" "p99 µs" "CPU µs/request"
 printf '|%s|%s|%s|%s|%s|\n' ---------------  ------------ ----------- ----------- -----------------
@@ -208,18 +311,6 @@ if [[ " $PROXIES " == *" sgd "* && " $PROXIES " == *" haproxy "* ]]; then
   c=$(ratio "${MCPU[sgd]}" "${MCPU[haproxy]}")
   p=$(ratio "${MP99[sgd]}" "${MP99[haproxy]}")
   q=$(ratio "${MRPS[sgd]}" "${MRPS[haproxy]}")
-  verdict() { awk -v x="$1" -v lim="$2" 'BEGIN { print (x + 0 <= lim) ? "meets target" : "ABOVE target" }'; }
-  # The machine's speed drifts within a run; each round's own ratio cancels what the two proxies
-  # of that round shared, and their median is the steadier figure.
-  per_round() {  # COLUMN: median over rounds of sgd's value / HAProxy's value
-    local i a b rs=()
-    for (( i = 1; i <= ROUNDS; i++ )); do
-      a=$(awk -F'\t' -v r="$i" -v c="$1" '$1 == "sgd" && $2 == r { print $c }' "$RESULTS")
-      b=$(awk -F'\t' -v r="$i" -v c="$1" '$1 == "haproxy" && $2 == r { print $c }' "$RESULTS")
-      rs+=("$(ratio "$a" "$b")")
-    done
-    printf '%.2f' "$(median "${rs[@]}")"
-  }
   echo "sgd/HAProxy CPU µs per request: $c  (target <= 1.00: $(verdict "$c" 1.0))"
   echo "  median of per-round ratios:   $(per_round 6)  (rounds: $ROUNDS)"
   echo "sgd/HAProxy p99 latency:        $p  (target <= 1.00: $(verdict "$p" 1.0))"
@@ -237,4 +328,7 @@ if [[ -n $SGD_PROBLEMS ]]; then
   echo
   echo "PROBLEMS: $SGD_PROBLEMS"
 fi
+}
+
+for cs in "${CASES[@]}"; do run_case "$cs"; done
 if [[ ${KEEP_TMP:-0} == 1 ]]; then echo "raw wrk outputs kept in $T"; fi
