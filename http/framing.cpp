@@ -9,9 +9,14 @@ const char* request_framing(const message_head& h, framing& out) {
     // cannot be delimited; TE with CL is how requests are smuggled (refused, as nginx and Envoy
     // do, rather than normalised).
     if (h.version < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+    if (h.te_malformed) return "malformed Transfer-Encoding";
     if (!h.te_final_chunked) return "Transfer-Encoding whose final coding is not chunked";
     if (h.chunked_codings > 1) return "Transfer-Encoding names chunked more than once";
     if (h.content_lengths) return "both Transfer-Encoding and Content-Length";
+    if (h.te_other) {
+      out.refusal = 501;
+      return "a transfer coding other than chunked (only chunked is implemented)";
+    }
     out.kind = body_kind::chunked;
     return nullptr;
   }
@@ -28,8 +33,10 @@ const char* request_framing(const message_head& h, framing& out) {
 const char* response_framing(const message_head& h, bool head_request, framing& out) {
   out = {};
   if (h.has_te && h.version < 11) return "Transfer-Encoding in an HTTP/1.0 answer";
+  if (h.has_te && h.te_malformed) return "malformed Transfer-Encoding";
   if (h.has_te && (!h.te_final_chunked || h.chunked_codings > 1))
     return "Transfer-Encoding whose final coding is not chunked";
+  if (h.has_te && h.te_other) return "a transfer coding other than chunked";
   if (h.content_lengths && h.length_conflict && !h.has_te)
     return "invalid or conflicting Content-Length";
   if (head_request || h.status < 200 || h.status == 204 || h.status == 304) return nullptr;
@@ -136,6 +143,10 @@ void chunked_reader::step(unsigned char c) {
       if (line_ == 0) {  // the empty line: end of the message
         if (auto err = check_field_lines(trailers_)) error_ = err;
         state_ = st::done;
+        return;
+      }
+      if (trailers_.size() + 2 > trailer_limit_) {
+        error_ = "trailer section too large";
         return;
       }
       trailers_.append("\r\n", 2);

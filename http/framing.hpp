@@ -22,9 +22,11 @@ struct framing {
   body_kind kind = body_kind::none;
   uint64_t length = 0;
   bool suspicious = false;  // normalised (TE with CL): the connection is not reused after it
+  unsigned refusal = 400;   // with an error: the status a request gets (501: coding not served)
 };
 
-// A request's framing; nullptr or why it is refused (400).
+// A request's framing; nullptr or why it is refused (out.refusal: 400, or 501 for a transfer
+// coding other than chunked, RFC 9112 §6.1).
 const char* request_framing(const message_head& h, framing& out);
 
 // An answer's framing for a request of method HEAD or not; nullptr or why it is refused (502).

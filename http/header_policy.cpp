@@ -78,19 +78,37 @@ bool hop_by_hop(std::string_view n) {
 }
 
 bool via_names(const message_head& h, std::string_view pseudonym) {
-  bool found = false;
-  for (auto& f : h.fields)
-    if (f.name.size() == 3 && iequals(f.name, "via"))
-      for_each_list_item(f.value, [&](std::string_view entry) {
-        // received-protocol RWS received-by [RWS comment]
-        auto sp = entry.find_first_of(" \t");
-        auto start = entry.find_first_not_of(" \t", sp);
-        if (start == std::string_view::npos) return;
-        auto by = entry.substr(start);
-        by = by.substr(0, by.find_first_of(" \t"));
-        found |= by == pseudonym;
-      });
-  return found;
+  // Entries: received-protocol RWS received-by [RWS comment], split at commas outside comments
+  // (a comment may hold commas, RFC 9110 §5.6.5).
+  auto names = [&](std::string_view entry) {
+    auto sp = entry.find_first_of(" \t");
+    auto start = entry.find_first_not_of(" \t", sp);
+    if (start == std::string_view::npos) return false;
+    auto by = entry.substr(start);
+    return by.substr(0, by.find_first_of(" \t")) == pseudonym;
+  };
+  for (auto& f : h.fields) {
+    if (f.name.size() != 3 || !iequals(f.name, "via")) continue;
+    auto v = f.value;
+    int depth = 0;
+    size_t from = 0;
+    for (size_t i = 0; i <= v.size(); ++i) {
+      char c = i < v.size() ? v[i] : ',';
+      if (c == '\\' && depth && i + 1 < v.size()) {
+        ++i;  // quoted-pair inside a comment
+      } else if (c == '(') {
+        ++depth;
+      } else if (c == ')' && depth) {
+        --depth;
+      } else if (c == ',' && (!depth || i == v.size())) {
+        auto entry = v.substr(from, i - from);
+        auto b = entry.find_first_not_of(" \t");
+        if (b != std::string_view::npos && names(entry.substr(b))) return true;
+        from = i + 1;
+      }
+    }
+  }
+  return false;
 }
 
 void write_request_head(const message_head& h, const request_rewrite& r, std::string& out) {

@@ -67,13 +67,21 @@ void read_content_length(std::string_view value, message_head& h) {
   if (!seen) h.length_conflict = true;  // an empty value
 }
 
+// Transfer-Encoding's codings. Only chunked is implemented: another one is noted (the caller
+// refuses it), and an element that is not a token (a quote, "chunked a", chunked with
+// parameters) is malformed, so that sgd never frames a message differently from a parser that
+// reads such elements another way.
 void read_transfer_encoding(std::string_view value, message_head& h) {
   h.has_te = true;
   bool last = false;
   for_each_list_item(value, [&](std::string_view item) {
     auto coding = trim_ows(item.substr(0, item.find(';')));
     last = iequals(coding, "chunked");
-    if (last) ++h.chunked_codings;
+    if (!is_token(coding) || (last && coding.size() != item.size())) h.te_malformed = true;
+    if (last)
+      ++h.chunked_codings;
+    else
+      h.te_other = true;
   });
   h.te_final_chunked = last;  // an empty field names no coding: not chunked
 }

@@ -41,6 +41,8 @@ struct message_head {
   bool has_te = false;
   unsigned chunked_codings = 0;  // how many times "chunked" is named
   bool te_final_chunked = false;  // the last coding of the last Transfer-Encoding is chunked
+  bool te_other = false;          // a coding other than chunked (gzip, ...) is named
+  bool te_malformed = false;      // an element that is not a transfer-coding token
   unsigned hosts = 0;
   bool conn_close = false, conn_keep_alive = false, conn_upgrade = false;
   bool conn_other = false;  // Connection names other fields (dropped with it)

@@ -101,7 +101,7 @@ asio::awaitable<bool> proxy_connection::serve_one() {
   req_.keep_alive = h.keep_alive();
   // Framing first: a request whose body cannot be delimited cannot be answered and kept.
   if (auto err = request_framing(h, req_.body)) {
-    co_await send_error(status::bad_request, "bad_framing", err, false);
+    co_await send_error(static_cast<status>(req_.body.refusal), "bad_framing", err, false);
     co_return false;
   }
   req_.expect_continue = h.expect_continue;
