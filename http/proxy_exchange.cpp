@@ -238,11 +238,9 @@ asio::awaitable<bool> proxy_connection::exchange(const group_snapshot& snap,
                                relay_side<tcp::socket>{client_.socket(), client_, ctx_->idle_timeout},
                                job, hbuf_, *dl_);
   if (ctx_->metrics) snap.stats->bytes_out.fetch_add(r.bytes, std::memory_order_relaxed);
-  bool header_sent = hbuf_.empty();  // the relay empties its prefix once written
   if (r.code != relay_result::ok) {
     if (r.code == relay_result::write_failed) co_return false;  // the client went away
-    if (!header_sent) {
-      hbuf_.clear();
+    if (!r.wrote) {
       // Built before the co_await: g++ 12 destroys a ?: temporary inside a co_await expression
       // twice (double free).
       std::string what;

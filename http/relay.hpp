@@ -36,6 +36,7 @@ struct relay_result {
   boost::system::error_code ec;  // of the failed read or write
   const char* error = nullptr;   // what is wrong with the framing
   uint64_t bytes = 0;            // body bytes relayed (decoded)
+  bool wrote = false;            // something reached `out` (the header, at least)
 };
 
 struct relay_job {
@@ -67,7 +68,9 @@ boost::asio::awaitable<boost::system::error_code> write_two(Stream& s, boost::as
 }  // namespace relay_detail
 
 // Relays one body from `in` (whose bytes so far are in `buf`) to `out`, after `prefix`. On
-// return `buf` holds what followed the body (a pipelined request); `prefix` is left empty.
+// return `buf` holds what followed the body (a pipelined request). `prefix` is left empty once
+// anything was written; on an error before that it still holds the header (nothing went out,
+// so the caller may answer with an error instead).
 template <class In, class Out>
 boost::asio::awaitable<relay_result> relay_body(relay_side<In> in, boost::beast::flat_buffer& buf,
                                                 relay_side<Out> out, const relay_job& job,
@@ -92,6 +95,7 @@ boost::asio::awaitable<relay_result> relay_body(relay_side<In> in, boost::beast:
     if (prefix.empty() && tail.size() == 0) co_return true;
     dl.arm(out.watched, out.timeout);
     r.ec = co_await write_two(out.stream, boost::asio::buffer(prefix), tail);
+    r.wrote = true;  // perhaps in part: either way the other side has seen bytes
     prefix.clear();
     if (r.ec) r.code = relay_result::write_failed;
     co_return !r.ec;
@@ -119,6 +123,7 @@ boost::asio::awaitable<relay_result> relay_body(relay_side<In> in, boost::beast:
           if (chunks.error()) {
             r.code = relay_result::bad_framing;
             r.error = chunks.error();
+            if (r.wrote) prefix.clear();
             co_return r;
           }
           if ((finished = chunks.done()) && job.chunk_out) append_last_chunk(prefix, chunks.trailers());
@@ -132,6 +137,7 @@ boost::asio::awaitable<relay_result> relay_body(relay_side<In> in, boost::beast:
       }
       if (job.max_bytes && r.bytes > job.max_bytes) {
         r.code = relay_result::too_large;
+        if (r.wrote) prefix.clear();
         co_return r;
       }
     }
@@ -151,6 +157,7 @@ boost::asio::awaitable<relay_result> relay_body(relay_side<In> in, boost::beast:
     if (ec && n == 0) {
       r.code = relay_result::read_failed;
       r.ec = ec;
+      if (r.wrote) prefix.clear();
       co_return r;
     }
   }
