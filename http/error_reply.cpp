@@ -40,7 +40,8 @@ void write_error_answer(std::string& out, status st, std::string_view code,
   append_field(out, "Content-Type", "application/json");
   append_field(out, "Content-Length", std::to_string(body.size()));
   if (retry_after > 0) append_field(out, "Retry-After", std::to_string(retry_after));
-  if (keep_alive != (version >= 11)) append_field(out, "Connection", keep_alive ? "keep-alive" : "close");
+  if (keep_alive != (version >= 11))
+    append_field(out, "Connection", keep_alive ? "keep-alive" : "close");
   out.append("\r\n", 2);
   if (!head_request) out += body;
 }

@@ -39,7 +39,7 @@ struct message_head {
   bool length_conflict = false;  // values that differ, or one that is not a number
   uint64_t content_length = 0;
   bool has_te = false;
-  unsigned chunked_codings = 0;  // how many times "chunked" is named
+  unsigned chunked_codings = 0;   // how many times "chunked" is named
   bool te_final_chunked = false;  // the last coding of the last Transfer-Encoding is chunked
   bool te_other = false;          // a coding other than chunked (gzip, ...) is named
   bool te_malformed = false;      // an element that is not a transfer-coding token

@@ -35,10 +35,10 @@ struct client_request {
   bool head_method = false;
   bool keep_alive = true;
   bool expect_continue = false;
-  bool upgrade = false;             // asks to switch protocols (HTTP/1.1, Connection: upgrade)
-  bool replayable = false;          // no body and an idempotent method: may go out twice
-  bool head_consumed = false;       // the head's bytes are gone from the read buffer
-  std::string_view client_host;     // for X-Forwarded-Host
+  bool upgrade = false;          // asks to switch protocols (HTTP/1.1, Connection: upgrade)
+  bool replayable = false;       // no body and an idempotent method: may go out twice
+  bool head_consumed = false;    // the head's bytes are gone from the read buffer
+  std::string_view client_host;  // for X-Forwarded-Host
 };
 
 class proxy_connection {
@@ -66,8 +66,8 @@ class proxy_connection {
                                         bool replay_if_stale);
   boost::asio::awaitable<bool> forward(const group_snapshot& snap, const routed_node& node,
                                        std::unique_ptr<upstream_conn>& conn, bool replay);
-  boost::asio::awaitable<bool> upstream_failed(const group_snapshot& snap,
-                                               const routed_node& node, boost::system::error_code ec,
+  boost::asio::awaitable<bool> upstream_failed(const group_snapshot& snap, const routed_node& node,
+                                               boost::system::error_code ec,
                                                std::string_view what = {});
   void keep_connection(const routed_node& node, std::unique_ptr<upstream_conn>& conn);
   void consume_head();
@@ -84,8 +84,8 @@ class proxy_connection {
   std::string target_;  // the node's target
   std::string host_;    // the node's Host
   std::string client_ip_;
-  bool counted_ = false;  // this request counts in ctx_->active
-  bool stale_ = false;  // exchange() found its pooled connection closed by the node
+  bool counted_ = false;   // this request counts in ctx_->active
+  bool stale_ = false;     // exchange() found its pooled connection closed by the node
   bool answered_ = false;  // something of an answer reached the client
 };
 

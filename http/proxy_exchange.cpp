@@ -63,8 +63,7 @@ bool closed_by_peer(const beast::error_code& ec) {
 
 }  // namespace
 
-asio::awaitable<bool> proxy_connection::forward(const group_snapshot& snap,
-                                                const routed_node& node,
+asio::awaitable<bool> proxy_connection::forward(const group_snapshot& snap, const routed_node& node,
                                                 std::unique_ptr<upstream_conn>& conn, bool replay) {
   // std::visit over a coroutine: the variant's alternative picks the instantiation.
   if (auto* p = std::get_if<plain_stream>(&conn->stream))
@@ -87,16 +86,18 @@ asio::awaitable<bool> proxy_connection::exchange(const group_snapshot& snap,
   // The request head for this node. Its views into cbuf_ are used up here.
   upstream_target(node.base, req_.route.rest, target_);
   node_host(node.base, host_);
-  write_request_head(h, {target_, host_, client_ip_, req_.client_host, ctx_->via,
-                         field_for(req_.body), req_.upgrade},
-                     reqbuf_);
+  write_request_head(
+      h,
+      {target_, host_, client_ip_, req_.client_host, ctx_->via, field_for(req_.body), req_.upgrade},
+      reqbuf_);
   bool sent_continue = false;
   if (req_.expect_continue && req_.body.kind != body_kind::none && client_version >= 11 &&
       cbuf_.size() <= h.header_bytes) {
     // The node is chosen and connected: tell the client to send its body.
     static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
     dl_->arm(client_, ctx_->idle_timeout);
-    auto [ec, n] = co_await asio::async_write(client_.socket(), asio::buffer(cont), tuple_awaitable);
+    auto [ec, n] =
+        co_await asio::async_write(client_.socket(), asio::buffer(cont), tuple_awaitable);
     if (ec) co_return false;
     sent_continue = true;
   }
@@ -114,9 +115,9 @@ asio::awaitable<bool> proxy_connection::exchange(const group_snapshot& snap,
   } else {
     consume_head();
     relay_job job{req_.body, req_.body.kind == body_kind::chunked, snap.spec.max_request_bytes};
-    auto r = co_await relay_body(relay_side<tcp::socket>{client_.socket(), client_, ctx_->idle_timeout},
-                                 cbuf_, relay_side<up_stream>{raw(up), tcp, ctx_->idle_timeout},
-                                 job, reqbuf_, *dl_);
+    auto r = co_await relay_body(
+        relay_side<tcp::socket>{client_.socket(), client_, ctx_->idle_timeout}, cbuf_,
+        relay_side<up_stream>{raw(up), tcp, ctx_->idle_timeout}, job, reqbuf_, *dl_);
     if (ctx_->metrics) snap.stats->bytes_in.fetch_add(r.bytes, std::memory_order_relaxed);
     switch (r.code) {
       case relay_result::ok:
@@ -170,14 +171,14 @@ asio::awaitable<bool> proxy_connection::exchange(const group_snapshot& snap,
     // RFC 9110 §15.2: a proxy forwards the 1xx answers it did not ask for itself, to HTTP/1.1
     // clients (a 100 after sgd's own 100 Continue is one the client has had already).
     if (++interim > max_interim)
-      co_return co_await upstream_failed(snap, node, {},
-                                         "sent more than " + std::to_string(max_interim) +
-                                             " interim answers");
+      co_return co_await upstream_failed(
+          snap, node, {}, "sent more than " + std::to_string(max_interim) + " interim answers");
     head_budget -= a.header_bytes;
     if (client_version >= 11 && !(a.status == 100 && sent_continue)) {
       write_response_head(a, {client_version, true, ctx_->via, {}, false}, hbuf_);
       dl_->arm(client_, ctx_->idle_timeout);
-      auto [ec, n] = co_await asio::async_write(client_.socket(), asio::buffer(hbuf_), tuple_awaitable);
+      auto [ec, n] =
+          co_await asio::async_write(client_.socket(), asio::buffer(hbuf_), tuple_awaitable);
       if (ec) co_return false;
     }
     ubuf_.consume(a.header_bytes);
@@ -234,9 +235,9 @@ asio::awaitable<bool> proxy_connection::exchange(const group_snapshot& snap,
   write_response_head(a, {client_version, keep, ctx_->via, out, false}, hbuf_);
   ubuf_.consume(a.header_bytes);
   relay_job job{f, chunk_out, 0};
-  auto r = co_await relay_body(relay_side<up_stream>{raw(up), tcp, response_timeout}, ubuf_,
-                               relay_side<tcp::socket>{client_.socket(), client_, ctx_->idle_timeout},
-                               job, hbuf_, *dl_);
+  auto r = co_await relay_body(
+      relay_side<up_stream>{raw(up), tcp, response_timeout}, ubuf_,
+      relay_side<tcp::socket>{client_.socket(), client_, ctx_->idle_timeout}, job, hbuf_, *dl_);
   if (ctx_->metrics) snap.stats->bytes_out.fetch_add(r.bytes, std::memory_order_relaxed);
   if (r.code != relay_result::ok) {
     if (r.code == relay_result::write_failed) co_return false;  // the client went away
@@ -244,7 +245,8 @@ asio::awaitable<bool> proxy_connection::exchange(const group_snapshot& snap,
       // Built before the co_await: g++ 12 destroys a ?: temporary inside a co_await expression
       // twice (double free).
       std::string what;
-      if (r.code == relay_result::bad_framing) what = std::string("sent a malformed chunked body: ") + r.error;
+      if (r.code == relay_result::bad_framing)
+        what = std::string("sent a malformed chunked body: ") + r.error;
       co_return co_await upstream_failed(snap, node, r.ec, what);
     }
     // Part of the answer is out: closing is how the client learns it was cut short.
@@ -271,8 +273,8 @@ asio::awaitable<bool> proxy_connection::upstream_failed(const group_snapshot& sn
                                                         const routed_node& node,
                                                         beast::error_code ec,
                                                         std::string_view what) {
-  bool timeout = ec == beast::error::timeout ||
-                 (ec == asio::error::operation_aborted && dl_->take_timeout());
+  bool timeout =
+      ec == beast::error::timeout || (ec == asio::error::operation_aborted && dl_->take_timeout());
   if (ctx_->metrics) node.runtime->responses[0].fetch_add(1, std::memory_order_relaxed);
   std::string msg = "node '" + node.spec.name + "' of group '" + snap.spec.name + "' ";
   if (timeout)

@@ -52,9 +52,9 @@ asio::awaitable<bool> proxy_connection::handle() {
   auto max = snap->spec.max_request_bytes;
   if (max && req_.body.kind == body_kind::length && req_.body.length > max) {
     stats.rejected_too_large.fetch_add(1, std::memory_order_relaxed);
-    co_return co_await reject(status::payload_too_large, "body_too_large",
-                              "group '" + snap->spec.name + "' accepts bodies up to " +
-                                  std::to_string(max) + " bytes");
+    co_return co_await reject(
+        status::payload_too_large, "body_too_large",
+        "group '" + snap->spec.name + "' accepts bodies up to " + std::to_string(max) + " bytes");
   }
 
   blocked_set blocked;
@@ -90,8 +90,7 @@ asio::awaitable<bool> proxy_connection::handle() {
     const routed_node* node = nullptr;
     bool reused = false;
     for (int attempt = 0; attempt <= snap->spec.retries; ++attempt) {
-      auto i = pick(*snap, counter, sticky,
-                    filtered || attempt ? &blocked : nullptr);
+      auto i = pick(*snap, counter, sticky, filtered || attempt ? &blocked : nullptr);
       if (i == no_pick) break;
       if (attempt) stats.retries.fetch_add(1, std::memory_order_relaxed);
       auto& cand = snap->nodes[i];

@@ -19,8 +19,7 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 // RFC 9110 §9.2.2: safe to send twice.
 bool idempotent(std::string_view m) {
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
-         m == "DELETE";
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
 }
 }  // namespace
 
@@ -72,8 +71,7 @@ asio::awaitable<bool> proxy_connection::serve_one() {
   for (;;) {
     r = parse_request_head(buffered(cbuf_), h, ctx_->max_header_bytes);
     if (r != head_result::need_more) break;
-    auto [ec, n] =
-        co_await client_.socket().async_read_some(header_space(cbuf_), tuple_awaitable);
+    auto [ec, n] = co_await client_.socket().async_read_some(header_space(cbuf_), tuple_awaitable);
     auto rec = read_outcome(cbuf_, ec, n);
     if (rec == bhttp::error::partial_message) {  // closed within a header: say why, then close
       co_await send_error(status::bad_request, "bad_request", "incomplete request header", false);
@@ -83,10 +81,9 @@ asio::awaitable<bool> proxy_connection::serve_one() {
   }
   req_.head_consumed = false;
   if (r == head_result::too_large) {
-    co_await send_error(status::request_header_fields_too_large, "headers_too_large",
-                        "request header exceeds " + std::to_string(ctx_->max_header_bytes) +
-                            " bytes",
-                        false);
+    co_await send_error(
+        status::request_header_fields_too_large, "headers_too_large",
+        "request header exceeds " + std::to_string(ctx_->max_header_bytes) + " bytes", false);
     co_return false;
   }
   if (r == head_result::invalid) {
@@ -113,7 +110,8 @@ asio::awaitable<bool> proxy_connection::serve_one() {
                               h.hosts ? "more than one Host header" : "no Host header");
   const char* err = nullptr;
   auto t = parse_target(h.target, req_.route, err);
-  if (t == target_result::invalid) co_return co_await reject(status::bad_request, "bad_target", err);
+  if (t == target_result::invalid)
+    co_return co_await reject(status::bad_request, "bad_target", err);
   if (t == target_result::not_routed)
     co_return co_await reject(status::not_found, "no_route",
                               "the proxy serves /groups/{group}/{endpoint...}");

@@ -40,9 +40,9 @@ struct relay_result {
 };
 
 struct relay_job {
-  framing from;                 // how the body comes
-  bool chunk_out = false;       // written with the chunked coding
-  uint64_t max_bytes = 0;       // 0: no limit
+  framing from;            // how the body comes
+  bool chunk_out = false;  // written with the chunked coding
+  uint64_t max_bytes = 0;  // 0: no limit
   constexpr static size_t read_size = 64 * 1024;
   constexpr static size_t join_limit = 16 * 1024;  // smaller bodies are copied next to the header
 };
@@ -53,7 +53,7 @@ constexpr auto tuple_awaitable = boost::asio::as_tuple(boost::asio::use_awaitabl
 // Writes `a` then `b` (either may be empty) completely.
 template <class Stream>
 boost::asio::awaitable<boost::system::error_code> write_two(Stream& s, boost::asio::const_buffer a,
-                                                             boost::asio::const_buffer b) {
+                                                            boost::asio::const_buffer b) {
   boost::system::error_code ec;
   if (b.size() == 0) {  // one buffer: a plain send() first, no suspension when it all goes
     auto rest = send_now(s, a, ec);
@@ -126,7 +126,8 @@ boost::asio::awaitable<relay_result> relay_body(relay_side<In> in, boost::beast:
             if (r.wrote) prefix.clear();
             co_return r;
           }
-          if ((finished = chunks.done()) && job.chunk_out) append_last_chunk(prefix, chunks.trailers());
+          if ((finished = chunks.done()) && job.chunk_out)
+            append_last_chunk(prefix, chunks.trailers());
           break;
         case body_kind::until_close:
           add(data);

@@ -28,8 +28,8 @@ boost::asio::awaitable<void> copy(From& from, To& to, boost::beast::tcp_stream& 
     auto [ec, n] = co_await from.async_read_some(boost::asio::buffer(buf), tuple_awaitable);
     if (n) {
       last = clock::now();
-      auto [wec, wn] =
-          co_await boost::asio::async_write(to, boost::asio::buffer(buf.data(), n), tuple_awaitable);
+      auto [wec, wn] = co_await boost::asio::async_write(to, boost::asio::buffer(buf.data(), n),
+                                                         tuple_awaitable);
       if (wec) break;
     }
     if (ec) break;
