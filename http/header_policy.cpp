@@ -118,7 +118,7 @@ void write_request_head(const message_head& h, const request_rewrite& r, std::st
   out.append(r.target);
   out.append(" HTTP/1.1\r\n", 11);
   append_field(out, "Host", r.host);
-  std::string_view xff;
+  bool xff = false;
   for (auto& f : h.fields) {
     auto name = f.name;
     if (dropped(h, name)) continue;
@@ -128,19 +128,30 @@ void write_request_head(const message_head& h, const request_rewrite& r, std::st
     if (name.size() >= 15 && name.size() <= 17 && iequals(name.substr(0, 12), "x-forwarded-")) {
       auto rest = name.substr(12);
       if (iequals(rest, "for")) {
-        if (xff.empty()) xff = f.value;
+        xff = true;
         continue;
       }
       if (iequals(rest, "proto") || iequals(rest, "host")) continue;
+    }
+    if (name.size() == 12 && iequals(name, "max-forwards")) {
+      // RFC 9110 §7.6.2: one hop less (0 is answered by the caller, never forwarded).
+      uint64_t n = 0;
+      auto [p, ec] = std::from_chars(f.value.data(), f.value.data() + f.value.size(), n);
+      if (ec == std::errc{} && p == f.value.data() + f.value.size() && n > 0) {
+        append_field(out, name, std::to_string(n - 1));
+        continue;
+      }
     }
     append_field(out, name, f.value);
   }
   append_body_field(out, r.body);
   out.append("X-Forwarded-For: ", 17);
-  if (!xff.empty()) {
-    out.append(xff);
-    out.append(", ", 2);
-  }
+  if (xff)  // every earlier hop, from every X-Forwarded-For field, in order
+    for (auto& f : h.fields)
+      if (f.name.size() == 15 && iequals(f.name, "x-forwarded-for") && !f.value.empty()) {
+        out.append(f.value);
+        out.append(", ", 2);
+      }
   out.append(r.client_ip);
   out.append("\r\n", 2);
   append_field(out, "X-Forwarded-Proto", "http");

@@ -87,6 +87,7 @@ class proxy_connection {
   bool counted_ = false;   // this request counts in ctx_->active
   bool stale_ = false;     // exchange() found its pooled connection closed by the node
   bool answered_ = false;  // something of an answer reached the client
+  bool linger_ = false;    // sgd chose to close: drain what the client still sends first
 };
 
 }  // namespace sg::http

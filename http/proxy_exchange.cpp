@@ -10,6 +10,8 @@
 #include "metrics/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <openssl/ssl.h>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -57,8 +59,10 @@ body_field field_for(const framing& f) {
 
 // The node closed the connection (or reset it) rather than failing to answer in time.
 bool closed_by_peer(const beast::error_code& ec) {
+  // A TLS node that closes an idle connection without close_notify: stream_truncated.
   return ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == beast::http::error::end_of_stream;
+         ec == asio::error::broken_pipe || ec == beast::http::error::end_of_stream ||
+         ec == asio::ssl::error::stream_truncated;
 }
 
 }  // namespace
@@ -86,10 +90,11 @@ asio::awaitable<bool> proxy_connection::exchange(const group_snapshot& snap,
   // The request head for this node. Its views into cbuf_ are used up here.
   upstream_target(node.base, req_.route.rest, target_);
   node_host(node.base, host_);
+  auto body = field_for(req_.body);
+  if (req_.body.kind == body_kind::none && h.content_lengths)  // "Content-Length: 0" stays
+    body = {body_field::content_length, 0};
   write_request_head(
-      h,
-      {target_, host_, client_ip_, req_.client_host, ctx_->via, field_for(req_.body), req_.upgrade},
-      reqbuf_);
+      h, {target_, host_, client_ip_, req_.client_host, ctx_->via, body, req_.upgrade}, reqbuf_);
   bool sent_continue = false;
   if (req_.expect_continue && req_.body.kind != body_kind::none && client_version >= 11 &&
       cbuf_.size() <= h.header_bytes) {
@@ -195,16 +200,18 @@ asio::awaitable<bool> proxy_connection::exchange(const group_snapshot& snap,
     hbuf_.append(buffered(ubuf_));
     ubuf_.consume(ubuf_.size());
     consume_head();
-    dl_->disarm();  // the tunnel keeps its own idle timeout
     answered_ = true;
+    dl_->arm(client_, ctx_->idle_timeout);
     auto [wec, wn] =
         co_await asio::async_write(client_.socket(), asio::buffer(hbuf_), tuple_awaitable);
     if (wec) co_return false;
     if (cbuf_.size()) {
+      dl_->arm(tcp, ctx_->idle_timeout);
       auto [uec, un] = co_await asio::async_write(raw(up), cbuf_.data(), tuple_awaitable);
       if (uec) co_return false;
       cbuf_.consume(cbuf_.size());
     }
+    dl_->disarm();  // the tunnel keeps its own idle timeout
     co_await tunnel(client_.socket(), client_, raw(up), tcp, ctx_->idle_timeout);
     co_return false;
   }
@@ -226,7 +233,9 @@ asio::awaitable<bool> proxy_connection::exchange(const group_snapshot& snap,
     out = {};
     keep = false;
   }
-  if (f.kind == body_kind::none && (head_method || a.status == 304)) {
+  // No body, but the length field stays: "Content-Length: 0" frames an empty answer (without it
+  // a client reads until close), and HEAD and 304 answers keep the length of what they describe.
+  if (f.kind == body_kind::none && a.status >= 200 && a.status != 204) {
     if (a.content_lengths && !a.length_conflict)
       out = {body_field::content_length, a.content_length};
     else if (a.has_te && client_version >= 11 && head_method)
@@ -264,6 +273,11 @@ asio::awaitable<bool> proxy_connection::exchange(const group_snapshot& snap,
 void proxy_connection::keep_connection(const routed_node& node,
                                        std::unique_ptr<upstream_conn>& conn) {
   dl_->disarm();  // the pooled connection is no longer this session's to cancel
+  if (auto* t = std::get_if<tls_stream>(&conn->stream)) {
+    // Bytes the TLS layer holds beyond the answer (decrypted or not): nobody asked for them.
+    SSL* ssl = t->native_handle();
+    if (SSL_has_pending(ssl) || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0) return;
+  }
   upstream_pool::this_thread().give(node.spec.node_id, node.spec.base_url, std::move(conn));
 }
 

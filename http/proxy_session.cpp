@@ -4,6 +4,7 @@
 #include "metrics/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -16,6 +17,26 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+// RFC 9112 §9.6: after an answer that closes the connection, read (and drop) what the client
+// still sends, bounded in time and bytes, before closing; closing with unread bytes makes the
+// kernel reset the connection, and the client may never read the answer (a 413, a 431).
+asio::awaitable<void> linger_close(tcp::socket& s) {
+  beast::error_code ec;
+  s.shutdown(tcp::socket::shutdown_send, ec);
+  asio::steady_timer t{s.get_executor(), std::chrono::seconds(2)};
+  t.async_wait([&s](const beast::error_code& e) {
+    beast::error_code ignored;
+    if (!e) s.cancel(ignored);
+  });
+  std::array<char, 16 * 1024> buf;
+  for (size_t total = 0; total < (1u << 20);) {
+    auto [e, n] = co_await s.async_read_some(asio::buffer(buf), tuple_awaitable);
+    if (e) break;
+    total += n;
+  }
+  t.cancel();
+}
 
 // RFC 9110 §9.2.2: safe to send twice.
 bool idempotent(std::string_view m) {
@@ -50,9 +71,14 @@ asio::awaitable<void> proxy_connection::run() {
     counted_ = false;
     if (!keep || ctx_->stopping.load()) break;
   }
+  dl_->disarm();
+  if (linger_)
+    co_await linger_close(client_.socket());
+  else {
+    beast::error_code ignored;
+    client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
   dl_->close();
-  beast::error_code ignored;
-  client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void proxy_connection::consume_head() {
@@ -65,6 +91,7 @@ void proxy_connection::consume_head() {
 asio::awaitable<bool> proxy_connection::serve_one() {
   auto& h = req_.head;
   req_.head_consumed = true;  // nothing to consume until a head is parsed
+  req_.head_method = false;   // errors before the head is read answer as to a GET
   answered_ = false;
   dl_->arm(client_, ctx_->header_timeout);
   head_result r;
@@ -95,7 +122,8 @@ asio::awaitable<bool> proxy_connection::serve_one() {
   counted_ = true;
 
   req_.head_method = h.method == "HEAD";
-  req_.keep_alive = h.keep_alive();
+  // A stopping controller says so in its answer rather than dropping what comes next.
+  req_.keep_alive = h.keep_alive() && !ctx_->stopping.load(std::memory_order_relaxed);
   // Framing first: a request whose body cannot be delimited cannot be answered and kept.
   if (auto err = request_framing(h, req_.body)) {
     co_await send_error(static_cast<status>(req_.body.refusal), "bad_framing", err, false);
@@ -108,6 +136,8 @@ asio::awaitable<bool> proxy_connection::serve_one() {
   if (h.hosts > 1 || (h.hosts == 0 && h.version >= 11))
     co_return co_await reject(status::bad_request, "bad_host",
                               h.hosts ? "more than one Host header" : "no Host header");
+  if (h.hosts && !valid_host(h.find("host")))
+    co_return co_await reject(status::bad_request, "bad_host", "invalid Host header value");
   const char* err = nullptr;
   auto t = parse_target(h.target, req_.route, err);
   if (t == target_result::invalid)
@@ -120,6 +150,18 @@ asio::awaitable<bool> proxy_connection::serve_one() {
     co_return co_await reject(status::loop_detected, "loop_detected",
                               "the request has passed through this controller already (Via '" +
                                   ctx_->via + "'): a node's baseUrl points back at sgd");
+  // RFC 9110 §7.6.2: Max-Forwards 0 on OPTIONS or TRACE is answered here, not forwarded.
+  if ((h.method == "OPTIONS" || h.method == "TRACE") && h.find("max-forwards") == "0") {
+    if (h.method == "TRACE")  // echoing a request back (cookies and all) is not offered
+      co_return co_await reject(status::method_not_allowed, "trace_not_served",
+                                "sgd does not answer TRACE itself (Max-Forwards: 0)");
+    static constexpr std::string_view options =
+        "HTTP/1.1 200 OK\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n"
+        "Content-Length: 0\r\n\r\n";
+    dl_->arm(client_, ctx_->idle_timeout);
+    auto [ec, n] = co_await asio::async_write(client_.socket(), asio::buffer(options), tuple_awaitable);
+    co_return !ec && req_.keep_alive && req_.body.kind == body_kind::none;
+  }
   co_return co_await handle();
 }
 
@@ -129,6 +171,7 @@ asio::awaitable<void> proxy_connection::send_error(status st, std::string_view c
   write_error_answer(hbuf_, st, code, msg, req_.head.version ? req_.head.version : 11, keep_alive,
                      req_.head_method, retry_after);
   answered_ = true;
+  linger_ = !keep_alive;  // the client may still be sending (a body, a pipelined request)
   dl_->arm(client_, ctx_->idle_timeout);
   co_await asio::async_write(client_.socket(), asio::buffer(hbuf_), tuple_awaitable);
 }
@@ -144,9 +187,9 @@ asio::awaitable<void> proxy_session(tcp::socket sock, std::shared_ptr<proxy_cont
   // The cap leaves file descriptors for the admin listener, the ping and the nodes: a
   // connection over it gets a 503 at once rather than a stall at the fd limit.
   struct count_guard {
-    std::atomic<int64_t>& n;
-    ~count_guard() { n.fetch_sub(1, std::memory_order_relaxed); }
-  } counted{ctx->connections};
+    std::shared_ptr<proxy_context> ctx;  // owned: the session may outlive everyone else's copy
+    ~count_guard() { ctx->connections.fetch_sub(1, std::memory_order_relaxed); }
+  } counted{ctx};
   if (ctx->connections.fetch_add(1, std::memory_order_relaxed) >= ctx->max_connections) {
     std::string out;
     write_error_answer(out, status::service_unavailable, "too_many_connections",
@@ -155,7 +198,7 @@ asio::awaitable<void> proxy_session(tcp::socket sock, std::shared_ptr<proxy_cont
                        11, false, false, 1);
     beast::error_code ec;
     send_now(sock, asio::buffer(out), ec);
-    sock.shutdown(tcp::socket::shutdown_both, ec);
+    co_await linger_close(sock);
     co_return;
   }
   proxy_connection c{std::move(sock), std::move(ctx)};

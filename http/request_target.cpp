@@ -131,6 +131,13 @@ target_result parse_target(std::string_view target, route_target& out, const cha
   return target_result::routed;
 }
 
+bool valid_host(std::string_view host) {
+  for (unsigned char c : host)
+    if (!(target_bytes[c] || c == '[' || c == ']' || c == '%') || c == '/' || c == '?' || c == '@')
+      return false;
+  return true;
+}
+
 void upstream_target(const url_parts& base, std::string_view rest, std::string& out) {
   std::string_view t = base.path;
   t = t.substr(0, t.find('?'));  // a query in baseUrl is dropped

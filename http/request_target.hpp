@@ -21,6 +21,10 @@ struct route_target {
 // Fills `out` (views into `target`); on `invalid`, `error` says why.
 target_result parse_target(std::string_view target, route_target& out, const char*& error);
 
+// A Host value (RFC 9112 §3.2, RFC 3986 §3.2.2): host [":" port], reg-name, IPv4 or [IPv6];
+// empty is allowed.
+bool valid_host(std::string_view host);
+
 // The node's target: baseUrl's path (its query dropped, trailing slashes trimmed) joined with
 // the route's rest.
 void upstream_target(const url_parts& base, std::string_view rest, std::string& out);

@@ -840,3 +840,64 @@ def sse_stream(t):
     if r2.body != b"second":
         p.append(f"second answer {r2.raw[:80]!r}")
     return Outcome(join(r1.decision(), r2.decision()), p)
+
+
+# ================================================== found in review (after the first suite)
+
+@case("answer_cl_zero", "framing", "200,200")
+def answer_cl_zero(t):
+    """Node answers `Content-Length: 0` to a GET: the client gets `Content-Length: 0` (without
+    it an HTTP/1.1 client reads until close, RFC 9112 6.3), and the connection is kept."""
+    t.node.handler = by_path({"empty": Reply([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])},
+                             lambda r: simple(200, b"second"))
+    p = []
+    with t.client() as c:
+        r1 = c.request(build("GET", t.path("/empty")))
+        if r1.header("content-length") != ["0"]:
+            p.append(f"Content-Length {r1.header('content-length')!r}")
+        r2 = c.request(build("GET", t.path("/two")))
+        if r2.body != b"second":
+            p.append(f"second body {r2.body!r}")
+    return Outcome(join(r1.decision(), r2.decision()), p)
+
+
+@case("post_cl_zero", "framing", "200")
+def post_cl_zero(t):
+    """An empty POST with `Content-Length: 0` reaches the node with it (RFC 9110 8.6: a POST
+    without a body should say so; some origins answer 411 otherwise)."""
+    p = []
+    with t.client() as c:
+        r = c.request(build("POST", t.path("/x"), [("Content-Length", "0")]), method="POST")
+    seen = t.node.wait_requests(1)
+    if not seen or seen[0].header("content-length") != ["0"]:
+        p.append(f"node saw Content-Length {seen[0].header('content-length') if seen else None!r}")
+    return Outcome(r.decision(), p)
+
+
+@case("host_invalid", "requests", "400")
+def host_invalid(t):
+    """A Host value that is no host[:port] (`a b, c`): 400 (RFC 9112 3.2), never copied into
+    X-Forwarded-Host."""
+    return _reject(t, build("GET", t.path("/x"), host="a b, c"))[0]
+
+
+@case("max_forwards_zero", "requests", "200")
+def max_forwards_zero(t):
+    """OPTIONS with `Max-Forwards: 0` is answered by the proxy itself (RFC 9110 7.6.2): 200, the
+    node sees nothing. HAProxy forwards it."""
+    p = []
+    with t.client() as c:
+        r = c.request(build("OPTIONS", t.path("/x"), [("Max-Forwards", "0")]), method="OPTIONS")
+    seen = settle(t.node)
+    if seen:
+        p.append(f"forwarded to the node: {seen}")
+    return Outcome(r.decision(), p)
+
+
+@case("reject_body_linger", "requests", "400")
+def reject_body_linger(t):
+    """A refused request whose body is still coming (an invalid target, 256 KiB body sent at
+    once): the client reads the 400 rather than a reset (RFC 9112 9.6: close lingeringly)."""
+    body = b"x" * (256 * 1024)
+    raw = build("POST", "/groups/g/%zz", [("Content-Length", str(len(body)))]) + body
+    return _reject(t, raw, method="POST")[0]

@@ -153,14 +153,18 @@ TEST_CASE("request to a node: the framing fields come from body_field only",
 }
 
 TEST_CASE("request to a node: X-Forwarded-*, Expect", "[http][header_policy]") {
-  SECTION("X-Forwarded-For is appended to the client's first one") {
+  SECTION("X-Forwarded-For: every field's hops, in order, then the client") {
     auto w = to_node("GET / HTTP/1.1\r\nX-Forwarded-For: 1.2.3.4, 5.6.7.8\r\n\r\n");
     CHECK(w.one("x-forwarded-for") == "1.2.3.4, 5.6.7.8, 10.0.0.9");
     auto two =
         to_node("GET / HTTP/1.1\r\nx-forwarded-for: 1.1.1.1\r\nX-FORWARDED-FOR: 2.2.2.2\r\n\r\n");
-    CHECK(two.one("x-forwarded-for") == "1.1.1.1, 10.0.0.9");
+    CHECK(two.one("x-forwarded-for") == "1.1.1.1, 2.2.2.2, 10.0.0.9");
     auto fresh = to_node("GET / HTTP/1.1\r\n\r\n");
     CHECK(fresh.one("x-forwarded-for") == "10.0.0.9");
+  }
+  SECTION("Max-Forwards goes one lower (RFC 9110 §7.6.2)") {
+    CHECK(to_node("OPTIONS / HTTP/1.1\r\nMax-Forwards: 3\r\n\r\n").one("max-forwards") == "2");
+    CHECK(to_node("OPTIONS / HTTP/1.1\r\nMax-Forwards: x\r\n\r\n").one("max-forwards") == "x");
   }
   SECTION("X-Forwarded-Proto and X-Forwarded-Host are replaced") {
     const std::string text =
