@@ -91,10 +91,7 @@ target_result parse_target(std::string_view target, route_target& out, const cha
     auto after = target.substr(target.find("//") + 2);
     auto end = after.find_first_of("/?");
     out.authority = after.substr(0, end);
-    bool bad = out.authority.empty();
-    for (unsigned char c : out.authority)
-      bad |= !(target_bytes[c] || c == '[' || c == ']' || c == '%') || c == '@';
-    if (bad) {
+    if (out.authority.empty() || !valid_host(out.authority)) {  // it stands for Host
       error = "invalid authority in an absolute-form request target";
       return target_result::invalid;
     }
