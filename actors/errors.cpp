@@ -21,6 +21,8 @@ const char* to_string(sg_errc code) {
       return "storage_failed";
     case sg_errc::unavailable:
       return "unavailable";
+    case sg_errc::clock_skew:
+      return "clock_skew";
   }
   return "unknown";
 }

@@ -16,6 +16,7 @@ enum class sg_errc : uint8_t {
   conflict = 4,          // the request contradicts current state (e.g. DELETE of a non-empty group)
   storage_failed = 5,    // the journal could not be written or fsynced; nothing was applied
   unavailable = 6,       // the controller is shutting down or an actor is gone
+  clock_skew = 7,        // this controller's clock is off from its peers beyond the bound
 };
 
 const char* to_string(sg_errc code);

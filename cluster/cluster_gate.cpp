@@ -2,6 +2,7 @@
 
 #include "actors/errors.hpp"
 #include "cluster/cluster_protocol.hpp"
+#include "cluster/hlc.hpp"
 #include "metrics/log.hpp"
 
 #include <caf/all.hpp>
@@ -63,6 +64,7 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self, std::s
         }
         self->state.admitted.insert(n);
         log::info("peer admitted", {{"peer", from}});
+        self->send(self->state.registry, peer_seen_atom::value, from);
         return self->state.my_id;
       },
       [=](repl_atom, std::string& from, std::vector<group_record>& groups,
@@ -73,6 +75,11 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self, std::s
         if (!ok) return rp.deliver(refused()), void();
         rp.delegate(self->state.registry, repl_atom::value, std::move(from), std::move(groups),
                     std::move(nodes));
+      },
+      // Answered here, not by the registry: a busy registry mailbox would skew the sample.
+      [=](clock_atom, const std::string&) -> caf::result<uint64_t> {
+        if (!admitted(self)) return refused();
+        return hlc_clock::wall_ms();
       },
       [=](digest_atom, digest_msg& d) {
         bool ok = admitted(self);

@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <cstdio>
+#include <tuple>
 
 namespace sg {
 
@@ -33,6 +34,15 @@ std::string cluster_proof(const std::string& secret, const std::string& nonce,
 
 bool same_proof(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool needs_transfer(const freshness& a, const std::string& a_id, const freshness& b,
+                    const std::string& b_id) {
+  bool a_behind = a.last_contact_ms < b.horizon_ms;
+  bool b_behind = b.last_contact_ms < a.horizon_ms;
+  if (!a_behind) return false;
+  if (!b_behind) return true;
+  return std::tie(a.last_contact_ms, a_id) < std::tie(b.last_contact_ms, b_id);
 }
 
 std::string random_nonce() {

@@ -5,7 +5,8 @@
 
 namespace sg {
 
-hlc_clock::hlc_clock(physical_fn physical) : physical_(std::move(physical)) {}
+hlc_clock::hlc_clock(physical_fn physical, uint64_t max_offset_ms)
+    : physical_(std::move(physical)), max_offset_ms_(max_offset_ms) {}
 
 uint64_t hlc_clock::wall_ms() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -18,8 +19,10 @@ uint64_t hlc_clock::now() {
   return last_;
 }
 
-void hlc_clock::observe(uint64_t remote) {
+bool hlc_clock::observe(uint64_t remote) {
+  if (physical_part(remote) > physical_() + max_offset_ms_) return false;
   last_ = std::max(last_, remote);
+  return true;
 }
 
 }  // namespace sg

@@ -66,7 +66,7 @@ bool fsync_dir(const std::string& dir) {
 }  // namespace
 
 journal::journal(journal&& other) noexcept
-    : path_(std::move(other.path_)), fd_(other.fd_), size_(other.size_) {
+    : path_(std::move(other.path_)), fd_(other.fd_), size_(other.size_.load()) {
   other.fd_ = -1;
 }
 
@@ -75,7 +75,7 @@ journal& journal::operator=(journal&& other) noexcept {
     if (fd_ >= 0) ::close(fd_);
     path_ = std::move(other.path_);
     fd_ = other.fd_;
-    size_ = other.size_;
+    size_ = other.size_.load();
     other.fd_ = -1;
   }
   return *this;
@@ -148,10 +148,10 @@ std::string journal::open(const std::string& path,
 std::string journal::append(const std::vector<std::string>& payloads) {
   if (fd_ < 0) return "journal is not open";
   auto buf = frame(payloads);
-  if (::lseek(fd_, static_cast<off_t>(size_), SEEK_SET) < 0 || !write_all(fd_, buf) ||
+  if (::lseek(fd_, static_cast<off_t>(size_.load()), SEEK_SET) < 0 || !write_all(fd_, buf) ||
       ::fdatasync(fd_) != 0) {
     auto err = sys_error("cannot append to journal", path_);
-    [[maybe_unused]] auto r = ::ftruncate(fd_, static_cast<off_t>(size_));
+    [[maybe_unused]] auto r = ::ftruncate(fd_, static_cast<off_t>(size_.load()));
     return err;
   }
   size_ += buf.size();

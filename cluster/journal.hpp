@@ -3,6 +3,7 @@
 // appended and fdatasync'ed before a write is acknowledged. Opening it replays every whole entry
 // and cuts off a torn or corrupt tail (logged), so a crash mid-write never stops sgd starting.
 // Compaction writes the live state to a new file and renames it over the old one atomically.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -41,13 +42,14 @@ class journal {
   // Replaces the file's contents with `payloads` (write temp, fsync, rename, fsync dir).
   std::string rewrite(const std::vector<std::string>& payloads);
 
-  uint64_t size_bytes() const { return size_; }
+  // Safe to read from any thread (the journal writer appends on its own).
+  uint64_t size_bytes() const { return size_.load(std::memory_order_relaxed); }
   const std::string& path() const { return path_; }
 
  private:
   std::string path_;
   int fd_ = -1;
-  uint64_t size_ = 0;
+  std::atomic<uint64_t> size_{0};
 };
 
 }  // namespace sg

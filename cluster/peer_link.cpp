@@ -17,6 +17,7 @@ using self_ptr = caf::stateful_actor<peer_link_state>*;
 
 void retry(self_ptr self) {
   auto& st = self->state;
+  st.trying = false;
   self->delayed_send(self, std::chrono::milliseconds(st.backoff_ms), connect_try_atom::value);
   st.backoff_ms = std::min(st.backoff_ms * 2, 5000);
 }
@@ -24,6 +25,7 @@ void retry(self_ptr self) {
 void admitted(self_ptr self, caf::actor gate, const std::string& remote_id) {
   auto& s = self->state;
   s.gate = gate;
+  s.trying = false;
   s.backoff_ms = 200;
   self->monitor(gate);
   log::info("peer connected", {{"peer", s.address}, {"controller", remote_id}});
@@ -78,11 +80,19 @@ caf::behavior peer_link(caf::stateful_actor<peer_link_state>* self, std::string 
     self->send(s.registry, peer_down_atom::value, s.address);
     retry(self);
   });
+  self->send(st.registry, link_atom::value, st.address, caf::actor_cast<caf::actor>(self));
   self->send(self, connect_try_atom::value);
   return {
+      [=](kick_atom) {
+        auto& s = self->state;
+        if (s.gate || s.trying) return;
+        s.backoff_ms = 200;
+        self->send(self, connect_try_atom::value);
+      },
       [=](connect_try_atom) {
         auto& s = self->state;
-        if (s.gate) return;
+        if (s.gate || s.trying) return;
+        s.trying = true;
         auto mm = self->system().middleman().actor_handle();
         self->request(mm, 2s, caf::connect_atom::value, s.host, s.port)
             .then(

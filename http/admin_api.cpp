@@ -3,6 +3,7 @@
 #include "actors/messages.hpp"
 #include "actors/spec_json.hpp"
 #include "cluster/cluster_protocol.hpp"
+#include "actors/timeouts.hpp"
 #include "cluster/registry_actor.hpp"
 #include "http/actor_ask.hpp"
 #include "http/admin_json.hpp"
@@ -22,12 +23,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto ask_timeout = 10s;
-// Writes also wait for connected peers to journal them (bounded by the replication timeout).
-constexpr auto write_timeout = 15s;
+constexpr auto ask_timeout = timeouts::ask;
+constexpr auto write_timeout = timeouts::write;
 constexpr std::string_view kReplicasHeader = "X-Sgd-Replicas";
-// Registration waits for the node's first health check (timeoutMs is at most 60 s).
-constexpr auto register_timeout = 75s;
+constexpr auto register_timeout = timeouts::registration;
 
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> out;

@@ -132,6 +132,16 @@ std::string to_json(const cluster_info& c) {
     w.Key("clusterAddress"), w.String(c.cluster_address);
     w.Key("registryDigest"), w.String(c.digest);
     w.Key("records"), w.Uint64(c.records);
+    w.Key("tombstones"), w.Uint64(c.tombstones);
+    w.Key("maxClockOffsetMs"), w.Int64(c.max_clock_offset_ms);
+    w.Key("clockOffsetMs");
+    if (c.clock_measured)
+      w.Int64(c.clock_offset_ms);
+    else
+      w.Null();
+    w.Key("writesRefused"), w.Bool(c.writes_refused);
+    w.Key("fullTransfers"), w.Uint64(c.full_transfers);
+    w.Key("staleRecordsDropped"), w.Uint64(c.stale_records_dropped);
     w.Key("peers");
     w.StartArray();
     for (auto& p : c.peers) {
@@ -148,6 +158,16 @@ std::string to_json(const cluster_info& c) {
       w.Key("deltasSent"), w.Uint64(p.deltas_sent);
       w.Key("deltasReceived"), w.Uint64(p.deltas_received);
       w.Key("repairs"), w.Uint64(p.repairs);
+      w.Key("clockOffsetMs");
+      if (p.clock_measured)
+        w.Int64(p.clock_offset_ms);
+      else
+        w.Null();
+      w.Key("rttMs");
+      if (p.clock_measured)
+        w.Int64(p.rtt_ms);
+      else
+        w.Null();
       w.EndObject();
     }
     w.EndArray();

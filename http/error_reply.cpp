@@ -65,6 +65,7 @@ response error_response(const caf::error& err, unsigned version, bool keep_alive
         st = status::service_unavailable;
         break;
       case sg_errc::unavailable:
+      case sg_errc::clock_skew:
         st = status::service_unavailable;
         break;
       case sg_errc::ok:

@@ -159,7 +159,23 @@ std::string render_metrics(const routing_table& table, const controller_figures&
   auto deltas_sent = family(metrics::deltas_sent, MetricType::Counter);
   auto deltas_received = family(metrics::deltas_received, MetricType::Counter);
   auto repairs = family(metrics::anti_entropy_repairs, MetricType::Counter);
+  auto peer_offset = family(metrics::peer_clock_offset, MetricType::Gauge);
+  auto clock_offset = family(metrics::clock_offset, MetricType::Gauge);
+  auto refused = family(metrics::writes_refused, MetricType::Gauge);
+  auto transfers = family(metrics::full_transfers, MetricType::Counter);
+  auto dropped = family(metrics::stale_records_dropped, MetricType::Counter);
+  auto batches = family(metrics::journal_batches, MetricType::Counter);
+  auto writes = family(metrics::journal_writes, MetricType::Counter);
   if (auto* c = ctl.cluster) {
+    for (auto& [peer, ms] : c->peer_offsets())
+      add_gauge(peer_offset, {{"peer", peer}}, static_cast<double>(ms) / 1000.0);
+    if (c->clock_measured.load())
+      add_gauge(clock_offset, {}, static_cast<double>(c->clock_offset_ms.load()) / 1000.0);
+    add_gauge(refused, {}, c->writes_refused.load() ? 1 : 0);
+    add_counter(transfers, {}, static_cast<double>(c->full_transfers.load()));
+    add_counter(dropped, {}, static_cast<double>(c->stale_records_dropped.load()));
+    add_counter(batches, {}, static_cast<double>(c->journal_batches.load()));
+    add_counter(writes, {}, static_cast<double>(c->journal_writes.load()));
     add_gauge(peers_up, {}, static_cast<double>(c->peers_up.load()));
     add_counter(deltas_sent, {}, static_cast<double>(c->deltas_sent.load()));
     add_counter(deltas_received, {}, static_cast<double>(c->deltas_received.load()));
@@ -201,6 +217,13 @@ std::string render_metrics(const routing_table& table, const controller_figures&
                                 deltas_sent,
                                 deltas_received,
                                 repairs,
+                                peer_offset,
+                                clock_offset,
+                                refused,
+                                transfers,
+                                dropped,
+                                batches,
+                                writes,
                                 build,
                                 draining,
                                 cpu_f,

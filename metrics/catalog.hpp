@@ -56,6 +56,24 @@ inline constexpr family_info deltas_received{"sgd_replication_deltas_received_to
 inline constexpr family_info anti_entropy_repairs{
     "sgd_anti_entropy_repairs_total",
     "Records exchanged by anti-entropy because replicas differed"};
+inline constexpr family_info peer_clock_offset{
+    "sgd_cluster_peer_clock_offset_seconds",
+    "A peer controller's clock minus ours, measured on the anti-entropy round (RTT-corrected)"};
+inline constexpr family_info clock_offset{
+    "sgd_cluster_clock_offset_seconds", "This controller's clock minus its peers' (median)"};
+inline constexpr family_info writes_refused{
+    "sgd_cluster_writes_refused",
+    "1 while this controller refuses writes because its clock is off beyond --max-clock-offset"};
+inline constexpr family_info full_transfers{
+    "sgd_cluster_full_transfers_total",
+    "Full state transfers taken because this controller was away longer than the horizon"};
+inline constexpr family_info stale_records_dropped{
+    "sgd_cluster_stale_records_dropped_total",
+    "Records older than a peer's tombstone horizon dropped on a full state transfer"};
+inline constexpr family_info journal_batches{
+    "sgd_registry_journal_batches_total", "Journal appends (one fdatasync each)"};
+inline constexpr family_info journal_writes{
+    "sgd_registry_journal_writes_total", "Writes journaled (several may share one batch)"};
 inline constexpr family_info build_info{"sgd_build_info", "Always 1; the version as a label"};
 inline constexpr family_info controller_draining{"sgd_controller_draining",
                                                  "1 while this controller drains (ping 418)"};

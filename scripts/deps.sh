@@ -11,9 +11,13 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
   # the proxy conformance suite: Debian's python3 with h11, a strict HTTP/1.1 parser that shares
   # nothing with Beast; clang-15 + libFuzzer for the parser and relay fuzz targets
   pkgs="$pkgs python3 python3-h11 clang-15 libfuzzer-15-dev"
+  # the cluster tests run one controller with its clock skewed (libfaketime via LD_PRELOAD)
+  pkgs="$pkgs libfaketime"
 fi
 if [ "$want" = bench ]; then
   pkgs="$pkgs wrk util-linux procps valgrind"
+  # bench/registry: a 3-member etcd as the peer, strace to make fdatasync cost 2 ms on both
+  pkgs="$pkgs etcd-server etcd-client strace"
 fi
 missing=""
 for p in $pkgs; do

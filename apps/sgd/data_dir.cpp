@@ -1,6 +1,7 @@
 #include "apps/sgd/data_dir.hpp"
 
 #include "actors/specs.hpp"
+#include "cluster/files.hpp"
 
 #include <unistd.h>
 
@@ -19,20 +20,6 @@ std::string prepare_data_dir(const std::string& dir) {
   if (ec) return "data dir '" + dir + "' cannot be created: " + ec.message();
   if (!fs::is_directory(dir, ec)) return "data dir '" + dir + "' is not a directory";
   if (::access(dir.c_str(), W_OK | X_OK) != 0) return "data dir '" + dir + "' is not writable";
-  return {};
-}
-
-std::string write_file_atomic(const std::string& path, const std::string& content) {
-  auto tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) return "cannot write " + tmp;
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return "cannot rename " + tmp + ": " + ec.message();
   return {};
 }
 

@@ -12,7 +12,4 @@ std::string prepare_data_dir(const std::string& dir);
 // stored. "" or an error.
 std::string controller_id(const std::string& dir, const std::string& given, std::string& out);
 
-// Writes `content` to `path` atomically (temp file + rename).
-std::string write_file_atomic(const std::string& path, const std::string& content);
-
 }  // namespace sg::app

@@ -5,6 +5,7 @@
 #include "apps/sgd/data_dir.hpp"
 #include "apps/sgd/options.hpp"
 #include "cluster/cluster_gate.hpp"
+#include "cluster/files.hpp"
 #include "cluster/peer_link.hpp"
 #include "cluster/registry_actor.hpp"
 #include "cluster/registry_store.hpp"
@@ -130,6 +131,7 @@ int main(int argc, char** argv) {
   journal_recovery recovery;
   store_options sopt{opt.data_dir, cid};
   sopt.tombstone_ttl_ms = static_cast<uint64_t>(opt.tombstone_ttl_s) * 1000;
+  sopt.max_clock_offset_ms = static_cast<uint64_t>(opt.max_clock_offset_ms);
   if (auto err = registry_store::open(sopt, store, recovery); !err.empty()) return fail(err);
   log::info("registry loaded", {{"controller", cid},
                                 {"records", std::to_string(store->state().record_count())},
@@ -232,7 +234,7 @@ int main(int argc, char** argv) {
   if (!opt.ready_file.empty()) {
     auto body = "{\"admin\":\"" + admin_addr + "\",\"proxy\":\"" + proxy_addr +
                 "\",\"controllerId\":\"" + cid + "\"}\n";
-    if (auto err = app::write_file_atomic(opt.ready_file, body); !err.empty())
+    if (auto err = write_file_atomic(opt.ready_file, body); !err.empty())
       log::error("cannot write ready file", {{"error", err}});
   }
 

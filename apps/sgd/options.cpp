@@ -29,7 +29,12 @@ const flag flags[] = {
     {"cluster-listen", "HOST:PORT", "accept peer controllers here (CAF middleman)"},
     {"peers", "LIST", "peer controllers' HOST:PORT,... (this controller's own entry is ignored)"},
     {"cluster-secret", "SECRET", "shared by all controllers of a cluster (env SGD_CLUSTER_SECRET)"},
-    {"tombstone-ttl", "SECONDS", "keep deletes this long for peers that were away (default 86400)"},
+    {"tombstone-ttl", "SECONDS",
+     "keep deletes this long for peers that were away; a controller away longer rebases on a full "
+     "state transfer (default 86400)"},
+    {"max-clock-offset", "MS",
+     "bound on clock offsets between controllers: stamps further ahead are not adopted, and a "
+     "controller off from most of its peers by more refuses writes (default 500)"},
     {"alert-webhook", "URL", "POST every node event (JSON) to URL; 3 tries, never blocks routing"},
     {"client-header-timeout", "SECONDS",
      "close a client connection whose request header takes longer, or that idles between "
@@ -112,7 +117,9 @@ std::string apply(const std::string& name, const std::string& value, options& o)
   else if (name == "cluster-secret")
     o.cluster_secret = value;
   else if (name == "tombstone-ttl")
-    return read_int(name, value, 60, 365 * 86400, o.tombstone_ttl_s);
+    return read_int(name, value, 1, 365 * 86400, o.tombstone_ttl_s);
+  else if (name == "max-clock-offset")
+    return read_int(name, value, 1, 3600 * 1000, o.max_clock_offset_ms);
   else if (name == "threads")
     return read_int(name, value, 1, 256, o.threads);
   else if (name == "client-header-timeout")

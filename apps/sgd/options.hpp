@@ -22,6 +22,7 @@ struct options {
   std::string peers;           // HOST:PORT,... (may include this controller)
   std::string cluster_secret;  // shared by the cluster's controllers (env SGD_CLUSTER_SECRET)
   int tombstone_ttl_s = 86400;
+  int max_clock_offset_ms = 500;
   int client_header_timeout_s = 30;  // a request header must arrive within this (slowloris)
   int max_header_bytes = 64 * 1024;  // per header, each direction
   int max_connections = 0;           // proxy client connections; 0: from the fd limit

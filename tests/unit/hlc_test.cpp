@@ -65,17 +65,33 @@ TEST_CASE("observing a remote stamp keeps the clock ahead of it", "[hlc]") {
   hlc_clock clock(wall.fn());
   auto local = clock.now();
 
-  SECTION("remote far in the future") {
-    auto remote = hlc_clock::from_ms(*wall.ms + 3'600'000) + 7;
-    clock.observe(remote);
+  SECTION("remote ahead within the bound is adopted") {
+    auto remote = hlc_clock::from_ms(*wall.ms + 400) + 7;
+    CHECK(clock.observe(remote));
     auto t = clock.now();
     CHECK(t > remote);
-    CHECK(hlc_clock::physical_part(t) == *wall.ms + 3'600'000);
+    CHECK(hlc_clock::physical_part(t) == *wall.ms + 400);
     // Once wall time passes the remote's physical time, it is tracked again.
-    *wall.ms += 3'600'001;
+    *wall.ms += 401;
     auto later = clock.now();
     CHECK(later > t);
     CHECK(hlc_clock::physical_part(later) == *wall.ms);
+  }
+  SECTION("a peer an hour ahead is not adopted: local stamps keep wall time") {
+    // The bug this guards: one controller at +1 h made every clock that saw its stamps advance
+    // only its counter for an hour, so two correct controllers ordered their writes by count.
+    auto remote = hlc_clock::from_ms(*wall.ms + 3'600'000) + 7;
+    CHECK_FALSE(clock.observe(remote));
+    CHECK(clock.last() == local);
+    *wall.ms += 5000;  // a write five seconds later
+    auto t = clock.now();
+    CHECK(hlc_clock::physical_part(t) == *wall.ms);
+    CHECK(t > local);
+  }
+  SECTION("the bound is configurable") {
+    hlc_clock tight(wall.fn(), 10);
+    CHECK_FALSE(tight.observe(hlc_clock::from_ms(*wall.ms + 11)));
+    CHECK(tight.observe(hlc_clock::from_ms(*wall.ms + 10)));
   }
   SECTION("remote in the past changes nothing") {
     clock.observe(hlc_clock::from_ms(*wall.ms - 1000));
