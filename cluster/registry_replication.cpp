@@ -171,10 +171,18 @@ void rebase(self_ptr self, const std::string& address, repair_msg r) {
   for (auto& g : r.groups) groups_there.insert(g.spec.name);
   for (auto& n : r.nodes) nodes_there.insert(n.spec.node_id);
   std::vector<any_record> dropped;
+  std::set<std::string> kept_groups;  // groups of the live nodes we keep
+  for (auto& [id, n] : store.state().nodes()) {
+    if (n.st.hlc < horizon && !nodes_there.count(id))
+      dropped.emplace_back(n);
+    else if (!n.deleted)
+      kept_groups.insert(n.spec.group);
+  }
+  // An implicitly created group is stamped low on purpose (it yields to explicit writes): it
+  // stays while a node we keep lives in it.
   for (auto& [name, g] : store.state().groups())
-    if (g.st.hlc < horizon && !groups_there.count(name)) dropped.emplace_back(g);
-  for (auto& [id, n] : store.state().nodes())
-    if (n.st.hlc < horizon && !nodes_there.count(id)) dropped.emplace_back(n);
+    if (g.st.hlc < horizon && !groups_there.count(name) && !kept_groups.count(name))
+      dropped.emplace_back(g);
   for (auto& d : dropped)
     std::visit(
         [&](auto& rec) {
