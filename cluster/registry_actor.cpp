@@ -52,6 +52,12 @@ struct joined_reply {
     value->replicas = *replicas;
     rp.deliver(std::move(*value));
   }
+  // The group actor's answer (or error), and the replication round's count.
+  void take(T v) { value = std::move(v), try_deliver(); }
+  void take_error(caf::error e) { err = std::move(e), try_deliver(); }
+  static std::function<void(int32_t)> on_replicas(std::shared_ptr<joined_reply> j) {
+    return [j](int32_t n) { j->replicas = n, j->try_deliver(); };
+  }
 };
 
 // Journals `batch`, then asks the group actor for the node's view (the node as now durable)
@@ -72,20 +78,10 @@ void write_node(self_ptr self, caf::response_promise rp, std::vector<any_record>
         if (!n) return j->fail(no_node(group, node_id));
         auto actor = ensure_group_actor(self, g->spec);
         self->request(actor, timeouts::group_reply, node_put_atom::value, n->spec, created)
-            .then(
-                [j](register_result& r) {
-                  j->value = std::move(r);
-                  j->try_deliver();
-                },
-                [j](caf::error& e) {
-                  j->err = e;
-                  j->try_deliver();
-                });
+            .then([j](register_result& r) { j->take(std::move(r)); },
+                  [j](caf::error& e) { j->take_error(std::move(e)); });
       },
-      [j](int32_t n) {
-        j->replicas = n;
-        j->try_deliver();
-      });
+      joined_reply<register_result>::on_replicas(j));
 }
 
 // A live node of a live group (staged writes included), or which one is missing.
@@ -149,20 +145,10 @@ caf::message_handler crud_handlers(self_ptr self) {
               auto actor = ensure_group_actor(self, g->spec, &spawned);
               if (!spawned) self->send(actor, spec_atom::value, g->spec);
               self->request(actor, timeouts::ask, grp_get_atom::value)
-                  .then(
-                      [j, created](group_view& v) {
-                        j->value = group_put_reply{std::move(v), created, 1};
-                        j->try_deliver();
-                      },
-                      [j](caf::error& e) {
-                        j->err = e;
-                        j->try_deliver();
-                      });
+                  .then([j, created](group_view& v) { j->take({std::move(v), created, 1}); },
+                        [j](caf::error& e) { j->take_error(std::move(e)); });
             },
-            [j](int32_t n) {
-              j->replicas = n;
-              j->try_deliver();
-            });
+            joined_reply<group_put_reply>::on_replicas(j));
       },
       [=](grp_del_atom, const std::string& name, bool force) {
         auto rp = self->make_response_promise();

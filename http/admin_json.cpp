@@ -125,6 +125,16 @@ std::string to_json(const std::vector<group_summary>& groups) {
   });
 }
 
+namespace {
+// A figure that exists only once measured: null before.
+void int_or_null(writer& w, bool known, int64_t v) {
+  if (known)
+    w.Int64(v);
+  else
+    w.Null();
+}
+}  // namespace
+
 std::string to_json(const cluster_info& c) {
   return render([&](writer& w) {
     w.StartObject();
@@ -134,11 +144,7 @@ std::string to_json(const cluster_info& c) {
     w.Key("records"), w.Uint64(c.records);
     w.Key("tombstones"), w.Uint64(c.tombstones);
     w.Key("maxClockOffsetMs"), w.Int64(c.max_clock_offset_ms);
-    w.Key("clockOffsetMs");
-    if (c.clock_measured)
-      w.Int64(c.clock_offset_ms);
-    else
-      w.Null();
+    w.Key("clockOffsetMs"), int_or_null(w, c.clock_measured, c.clock_offset_ms);
     w.Key("writesRefused"), w.Bool(c.writes_refused);
     w.Key("fullTransfers"), w.Uint64(c.full_transfers);
     w.Key("staleRecordsDropped"), w.Uint64(c.stale_records_dropped);
@@ -158,16 +164,8 @@ std::string to_json(const cluster_info& c) {
       w.Key("deltasSent"), w.Uint64(p.deltas_sent);
       w.Key("deltasReceived"), w.Uint64(p.deltas_received);
       w.Key("repairs"), w.Uint64(p.repairs);
-      w.Key("clockOffsetMs");
-      if (p.clock_measured)
-        w.Int64(p.clock_offset_ms);
-      else
-        w.Null();
-      w.Key("rttMs");
-      if (p.clock_measured)
-        w.Int64(p.rtt_ms);
-      else
-        w.Null();
+      w.Key("clockOffsetMs"), int_or_null(w, p.clock_measured, p.clock_offset_ms);
+      w.Key("rttMs"), int_or_null(w, p.clock_measured, p.rtt_ms);
       w.EndObject();
     }
     w.EndArray();
