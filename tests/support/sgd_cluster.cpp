@@ -28,8 +28,9 @@ sgd_instance& sgd_cluster::start(std::size_t i, const std::vector<std::string>& 
   sgd_options o;
   o.log_level = "info";
   o.env = env;
-  o.extra_args = {"--drain-grace", "0",         "--threads",        "1",    "--cluster-listen",
-                  addresses_[i],   "--peers",   peer_list_,         "--cluster-secret", secret_};
+  o.extra_args = {"--drain-grace",    "0",           "--threads", "1",
+                  "--cluster-listen", addresses_[i], "--peers",   peer_list_,
+                  "--cluster-secret", secret_};
   o.extra_args.insert(o.extra_args.end(), common_args_.begin(), common_args_.end());
   o.extra_args.insert(o.extra_args.end(), extra_args.begin(), extra_args.end());
   ctl_[i] = std::make_unique<sgd_instance>(o);

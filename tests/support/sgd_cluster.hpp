@@ -48,7 +48,7 @@ class sgd_cluster {
 
 // GET /api/cluster parsed; a null document if it does not answer 200 within `timeout`.
 rapidjson::Document cluster_status(const sgd_instance& s,
-                                 std::chrono::milliseconds timeout = std::chrono::seconds(2));
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(2));
 // Its "registryDigest", or "<none>".
 std::string registry_digest(const sgd_instance& s,
                             std::chrono::milliseconds timeout = std::chrono::seconds(2));
