@@ -113,7 +113,9 @@ void publish_skew(self_ptr self) {
   stats.set_peer_offsets(std::move(offsets));
   stats.clock_measured = v.measured;
   stats.clock_offset_ms = v.offset_ms;
-  bool refuse = v.off * 2 > v.peers;
+  // "Most of its peers" counts every configured peer, measured or not: a controller that has so
+  // far measured only the one skewed peer is not the one that is off.
+  bool refuse = v.off * 2 > std::max(v.peers, self->state.peers.size());
   if (refuse != stats.writes_refused.load())
     log::warn(refuse ? "clock skew: refusing writes" : "clock skew resolved: accepting writes",
               {{"offset_ms", std::to_string(v.offset_ms)},
