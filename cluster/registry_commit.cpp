@@ -122,22 +122,15 @@ void rewrite_journal(self_ptr self, std::function<void(const std::string&)> done
     st.journal_busy = true;
     auto& store = store_of(self);
     auto before = store.journal_bytes();
+    auto rewritten = [=](const std::string& err) {
+      store_of(self).compacted(err, before);
+      self->state.journal_busy = false;
+      done(err);
+      flush(self);
+    };
     self->request(st.journal, timeouts::journal_write, jrewrite_atom::value,
                   store.compaction_payloads())
-        .then(
-            [=](const std::string& err) {
-              store_of(self).compacted(err, before);
-              self->state.journal_busy = false;
-              done(err);
-              flush(self);
-            },
-            [=](caf::error& e) {
-              auto err = caf::to_string(e);
-              store_of(self).compacted(err, before);
-              self->state.journal_busy = false;
-              done(err);
-              flush(self);
-            });
+        .then(rewritten, [=](caf::error& e) { rewritten(caf::to_string(e)); });
   };
   submit(self, std::move(job));
 }
