@@ -33,6 +33,7 @@ struct group_actor_args {
 struct group_child {
   node_spec spec;
   std::optional<url_parts> base;  // spec.base_url parsed once per spec, not per publish
+  routed_ptr routed;  // this node's entry in the last snapshot; reset when the spec changes
   node_health health;
   bool reported = false;  // the first health report arrived
   std::shared_ptr<node_runtime> runtime;
@@ -53,8 +54,11 @@ struct group_state {
   std::map<caf::actor_addr, std::string> by_addr;
   status_counts last_counts;
   // Publishing is coalesced: changes mark the snapshot stale and one publish_atom, queued behind
-  // whatever is in the mailbox, rebuilds it once. Answers that promise "routed now" wait for it.
+  // whatever is in the mailbox (and, for a group whose publish has become costly, a short delay),
+  // rebuilds it once. Answers that promise "routed now" wait for it.
   bool publish_pending = false;
+  std::chrono::steady_clock::time_point last_publish{};
+  std::chrono::steady_clock::duration publish_cost{};  // how long the last rebuild took
   std::vector<std::pair<caf::response_promise, register_result>> after_publish;
   static inline const char* name = "sg.group";
 };

@@ -1,7 +1,8 @@
 #pragma once
 // The data plane's read model. Group actors publish an immutable snapshot of their routable nodes
 // whenever membership, weights or states change; proxy threads load it lock-free and never wait
-// on an actor. Writers copy the (small) name->snapshot map; readers do one atomic load.
+// on an actor. Each group has a slot the table points to: republishing a group stores into its
+// slot (O(1) in the number of groups); only adding or removing a group copies the name->slot map.
 #include "actors/health_machine.hpp"
 #include "actors/node_runtime.hpp"
 #include "actors/specs.hpp"
@@ -19,6 +20,8 @@
 
 namespace sg {
 
+// One node as routing sees it. Immutable and shared: successive snapshots of a group share the
+// entries of the nodes that did not change, so a publish copies pointers, not specs.
 struct routed_node {
   node_spec spec;
   url_parts base;  // spec.base_url parsed once, not per request
@@ -26,12 +29,13 @@ struct routed_node {
   std::shared_ptr<node_runtime> runtime;
   caf::actor actor;  // where the proxy reports passive failures (a send, never a wait)
 };
+using routed_ptr = std::shared_ptr<const routed_node>;
 
 struct group_snapshot {
   group_spec spec;
-  std::vector<routed_node> nodes;      // routable nodes only (healthy or degraded, active)
+  std::vector<routed_ptr> nodes;       // routable nodes only (healthy or degraded, active)
   std::vector<uint32_t> wrr_schedule;  // smooth weighted round-robin cycle (indices into nodes)
-  std::vector<routed_node> members;    // every registered node, routable or not (for /metrics)
+  std::vector<routed_ptr> members;     // every registered node, routable or not (for /metrics)
   std::shared_ptr<group_runtime> stats = std::make_shared<group_runtime>();
   // Request counter for round robin; shared by the group's successive snapshots so the rotation
   // continues across membership changes.
@@ -57,7 +61,10 @@ class routing_table {
   std::vector<snapshot_ptr> all() const;
 
  private:
-  using map_type = std::map<std::string, snapshot_ptr, std::less<>>;
+  struct slot {
+    std::atomic<snapshot_ptr> snap;
+  };
+  using map_type = std::map<std::string, std::shared_ptr<slot>, std::less<>>;
   std::atomic<std::shared_ptr<const map_type>> map_{std::make_shared<const map_type>()};
   std::mutex write_mutex_;  // serializes writers only
 };

@@ -100,12 +100,12 @@ size_t pick_weighted_round_robin(const group_snapshot& snap, uint64_t counter,
   }
   // Very large cycles: a position in [0, total) picked by a stride through cumulative weights.
   uint64_t total = 0;
-  for (auto& n : snap.nodes) total += static_cast<uint64_t>(n.spec.weight);
+  for (auto& n : snap.nodes) total += static_cast<uint64_t>(n->spec.weight);
   if (total == 0) return no_pick;
   uint64_t pos = (counter * 0x9E3779B97F4A7C15ull) % total;
   size_t start = 0;
   for (uint64_t acc = 0; start < snap.nodes.size(); ++start) {
-    acc += static_cast<uint64_t>(snap.nodes[start].spec.weight);
+    acc += static_cast<uint64_t>(snap.nodes[start]->spec.weight);
     if (pos < acc) break;
   }
   for (size_t k = 0; k < snap.nodes.size(); ++k) {
@@ -123,7 +123,7 @@ size_t pick_least_connections(const group_snapshot& snap, uint64_t counter,
   for (size_t k = 0; k < n; ++k) {
     auto i = static_cast<size_t>((counter + k) % n);
     if (!ok(blocked, i)) continue;
-    auto& node = snap.nodes[i];
+    auto& node = *snap.nodes[i];
     int64_t load = node.runtime->in_flight.load(std::memory_order_relaxed);
     int64_t w = node.spec.weight;
     // load/w < best_load/best_weight, without division.
@@ -141,7 +141,7 @@ size_t pick_sticky(const group_snapshot& snap, std::string_view key, const block
   double best_score = -std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < snap.nodes.size(); ++i) {
     if (!ok(blocked, i)) continue;
-    auto& node = snap.nodes[i];
+    auto& node = *snap.nodes[i];
     // Weighted rendezvous: score = -w / ln(u), u uniform in (0,1) from the hash.
     double u = (static_cast<double>(sticky_hash(key, node.spec.node_id) >> 11) + 0.5) /
                static_cast<double>(1ull << 53);

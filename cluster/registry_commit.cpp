@@ -1,6 +1,8 @@
 // Group commit: writes that arrive while a journal write is in flight form the next batch, so
 // N concurrent writers cost one fdatasync and one replication round, not N; the registry actor
-// hands the batch to the journal writer and goes on with its mailbox.
+// hands the batch to the journal writer and goes on with its mailbox. The batch goes to the peers
+// at the same time as to the local disk: a write is answered once both are done, so its latency
+// is the slower of the two, not their sum.
 #include "actors/errors.hpp"
 #include "actors/group_actor.hpp"
 #include "actors/messages.hpp"
@@ -11,6 +13,7 @@
 
 #include <caf/all.hpp>
 
+#include <optional>
 #include <set>
 
 namespace sg::registry {
@@ -25,29 +28,22 @@ std::vector<node_spec> node_specs_of(self_ptr self, const std::string& group) {
   return out;
 }
 
-// A journal write came back: apply or drop each job's records, answer, replicate the local ones
-// in one round, then start the next batch.
+// A journal write came back: apply or drop each job's records, answer (a local write's answer
+// also waits for its replication round, started by flush), then start the next batch.
 void finish(self_ptr self, std::vector<commit_job> jobs, const std::string& err) {
   auto& st = self->state;
   st.journal_busy = false;
   if (!err.empty()) log::error("registry write failed", {{"error", err}});
   auto failure = make_error(sg_errc::storage_failed, "write not stored: " + err);
-  std::vector<any_record> changed, local;
-  std::vector<std::function<void(int32_t)>> waiting;
+  std::vector<any_record> changed;
   for (auto& job : jobs) {
     store_of(self).complete(job.batch, err.empty());
-    if (!err.empty()) continue;
     // A local write's handler tells the group actor itself (its answer waits for the group's).
-    auto& into = job.local ? local : changed;
-    into.insert(into.end(), job.batch.records.begin(), job.batch.records.end());
-    if (job.replicated) waiting.push_back(std::move(job.replicated));
+    if (err.empty() && !job.local)
+      changed.insert(changed.end(), job.batch.records.begin(), job.batch.records.end());
   }
   if (err.empty()) apply_merged(self, changed);
   for (auto& job : jobs) job.durable(err.empty() ? caf::error{} : failure);
-  if (!local.empty())
-    replicate(self, local, [waiting = std::move(waiting)](int32_t n) {
-      for (auto& w : waiting) w(n);
-    });
   if (err.empty() && !st.compacting && store_of(self).compaction_due()) {
     st.compacting = true;
     rewrite_journal(self, [self](const std::string&) { self->state.compacting = false; });
@@ -66,6 +62,20 @@ void flush(self_ptr self) {
     payloads.insert(payloads.end(), std::make_move_iterator(j.batch.payloads.begin()),
                     std::make_move_iterator(j.batch.payloads.end()));
   if (payloads.empty()) return finish(self, std::move(*jobs), {});  // a rewrite's turn
+  // The local writes go to the peers now. Should the local disk then fail, the write is answered
+  // as not stored although peers may hold it: its outcome is unknown, as after a timeout, and
+  // anti-entropy brings it back here (docs/replication.md).
+  std::vector<any_record> local;
+  std::vector<std::function<void(int32_t)>> waiting;
+  for (auto& j : *jobs) {
+    if (!j.local) continue;
+    local.insert(local.end(), j.batch.records.begin(), j.batch.records.end());
+    if (j.replicated) waiting.push_back(std::move(j.replicated));
+  }
+  if (!local.empty())
+    replicate(self, local, [waiting = std::move(waiting)](int32_t n) {
+      for (auto& w : waiting) w(n);
+    });
   st.args.stats->journal_batches.fetch_add(1, std::memory_order_relaxed);
   st.args.stats->journal_writes.fetch_add(jobs->size(), std::memory_order_relaxed);
   self->request(st.journal, timeouts::journal_write, jappend_atom::value, std::move(payloads))
@@ -88,10 +98,28 @@ void write(self_ptr self, std::vector<any_record> batch,
            std::function<void(const caf::error&)> durable,
            std::function<void(int32_t)> replicated) {
   if (auto err = clock_refusal(self)) return durable(err);
+  // The disk and the peers answer in either order; the caller hears "durable" first, then the
+  // count, and no count for a write that did not reach the disk.
+  struct join {
+    std::function<void(const caf::error&)> durable;
+    std::function<void(int32_t)> replicated;
+    bool stored = false, failed = false;
+    std::optional<int32_t> replicas;
+  };
+  auto j = std::make_shared<join>();
+  j->durable = std::move(durable);
+  j->replicated = std::move(replicated);
   commit_job job;
   job.batch = store_of(self).stage_local(std::move(batch));
-  job.durable = std::move(durable);
-  job.replicated = std::move(replicated);
+  job.durable = [j](const caf::error& err) {
+    (err ? j->failed : j->stored) = true;
+    j->durable(err);
+    if (j->stored && j->replicas && j->replicated) j->replicated(*j->replicas);
+  };
+  job.replicated = [j](int32_t n) {
+    j->replicas = n;
+    if (j->stored && j->replicated) j->replicated(n);
+  };
   submit(self, std::move(job));
 }
 

@@ -22,11 +22,11 @@ int64_t now_ms();
 
 // --- registry_commit.cpp
 // Stages a local write (fresh stamps) and queues it for the next journal batch. `durable` runs
-// once it is on disk (or failed); `replicated` after the replication round that follows.
+// once it is on disk (or failed); `replicated` once the replication round (which runs alongside
+// the disk write) is over too, with the replica count, and never when the disk write failed.
 // Refused at once (durable gets the error) while this controller's clock is off.
 void write(self_ptr self, std::vector<any_record> batch,
-           std::function<void(const caf::error&)> durable,
-           std::function<void(int32_t)> replicated);
+           std::function<void(const caf::error&)> durable, std::function<void(int32_t)> replicated);
 // Stages a peer's records that win here and queues them; `done` gets how many won.
 void merge_from_peer(self_ptr self, const std::vector<group_record>& groups,
                      const std::vector<node_record>& nodes,

@@ -133,7 +133,8 @@ std::string render_metrics(const routing_table& table, const controller_figures&
     add_counter(rejected, {{"group", g}, {"reason", "upstream_unreachable"}},
                 st.rejected_unreachable.load());
     add_gauge(nodes, {{"group", g}}, static_cast<double>(snap->members.size()));
-    for (auto& n : snap->members) {
+    for (auto& np : snap->members) {
+      auto& n = *np;
       auto& id = n.spec.node_id;
       auto& rt = *n.runtime;
       for (size_t c = 0; c < 6; ++c)

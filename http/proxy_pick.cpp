@@ -93,7 +93,7 @@ asio::awaitable<bool> proxy_connection::handle() {
       auto i = pick(*snap, counter, sticky, filtered || attempt ? &blocked : nullptr);
       if (i == no_pick) break;
       if (attempt) stats.retries.fetch_add(1, std::memory_order_relaxed);
-      auto& cand = snap->nodes[i];
+      auto& cand = *snap->nodes[i];
       if (!fresh_only) conn = pool.take(cand.spec.node_id, cand.spec.base_url);
       reused = conn != nullptr;
       if (!conn) {

@@ -32,7 +32,7 @@ size_t block_mismatches(const group_snapshot& snap, const metadata_pairs& pairs,
   blocked.assign(snap.nodes.size(), 0);
   size_t left = snap.nodes.size();
   for (size_t i = 0; i < snap.nodes.size(); ++i) {
-    auto& md = snap.nodes[i].spec.metadata;
+    auto& md = snap.nodes[i]->spec.metadata;
     for (auto& [k, v] : pairs) {
       auto it = md.find(std::string(k));
       if (it == md.end() || it->second != v) {

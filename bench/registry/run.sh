@@ -34,7 +34,7 @@
 #
 # Env: DURATION (s, 10)  WARMUP (s, 1)  CLIENTS ("1 4 16 64")  REG_CLIENTS (16)  NODES (64)
 #      N (100000)  NGROUPS (1000)  N_ONE_GROUP (10000; 0 skips)  REG_CLIENTS_C (8)
-#      SKIP_FSYNC_DELAY (0; 1 skips B)  SKIP_C (0; 1 skips C)  FSYNC_DELAY_US (2000)
+#      SKIP_FSYNC_DELAY (0; 1 skips B)  SKIP_C (0; 1 skips C)  ONLY_C (0; 1 runs C alone)  FSYNC_DELAY_US (2000)
 #      SGD (binary, default build/apps/sgd)  ETCD (etcd)  KEEP_TMP=1 keeps the temp dir
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -55,6 +55,7 @@ N_ONE_GROUP=${N_ONE_GROUP:-10000}
 REG_CLIENTS_C=${REG_CLIENTS_C:-8}
 SKIP_FSYNC_DELAY=${SKIP_FSYNC_DELAY:-0}
 SKIP_C=${SKIP_C:-0}
+ONLY_C=${ONLY_C:-0}
 FSYNC_DELAY_US=${FSYNC_DELAY_US:-2000}
 SGD_SRC=${SGD:-$ROOT/build/apps/sgd}
 ETCD=${ETCD:-etcd}
@@ -395,9 +396,9 @@ run_phase() {  # run_phase PHASE
 }
 
 log "machine:"; machine_info >&2
-PHASES=(native)
-run_phase native
-if (( SKIP_FSYNC_DELAY != 1 )); then
+PHASES=()
+if (( ONLY_C != 1 )); then PHASES+=(native); run_phase native; fi
+if (( SKIP_FSYNC_DELAY != 1 && ONLY_C != 1 )); then
   WRAP=("${STRACE_WRAP[@]}")
   PHASES+=(fsync+2ms)
   run_phase fsync+2ms

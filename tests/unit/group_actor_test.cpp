@@ -46,7 +46,8 @@ struct group_fixture {
 
   group_fixture() {
     spec.name = "orders";
-    group = sys.spawn(group_actor, group_actor_args{spec, table, nullptr, caf::actor{}, caf::actor{}});
+    group =
+        sys.spawn(group_actor, group_actor_args{spec, table, nullptr, caf::actor{}, caf::actor{}});
   }
   ~group_fixture() {
     caf::anon_send_exit(group, caf::exit_reason::user_shutdown);
@@ -88,7 +89,7 @@ struct group_fixture {
 bool routes(const routing_table::snapshot_ptr& snap, const std::string& id) {
   if (!snap) return false;
   for (auto& n : snap->nodes)
-    if (n.spec.node_id == id) return true;
+    if (n->spec.node_id == id) return true;
   return false;
 }
 
@@ -138,7 +139,7 @@ TEST_CASE("group_actor: registration, supervision, removal and draining", "[grou
     auto s = f.table->find("orders");
     REQUIRE(routes(s, a.node_id));
     for (auto& n : s->nodes)
-      if (n.spec.node_id == a.node_id) CHECK(n.spec.weight == 5);
+      if (n->spec.node_id == a.node_id) CHECK(n->spec.weight == 5);
   }
 
   SECTION("a killed node actor is restarted by the supervisor") {
@@ -146,7 +147,7 @@ TEST_CASE("group_actor: registration, supervision, removal and draining", "[grou
     REQUIRE(old);
     std::shared_ptr<node_runtime> runtime;
     for (auto& n : f.table->find("orders")->nodes)
-      if (n.spec.node_id == a.node_id) runtime = n.runtime;
+      if (n->spec.node_id == a.node_id) runtime = n->runtime;
     REQUIRE(runtime);
     runtime->requests += 17;  // as the proxy would count
     caf::anon_send_exit(old, caf::exit_reason::kill);
@@ -227,7 +228,8 @@ TEST_CASE("group_actor: exit removes the snapshot and stops the children", "[gro
   auto table = std::make_shared<routing_table>();
   group_spec spec;
   spec.name = "billing";
-  auto g = sys.spawn(group_actor, group_actor_args{spec, table, nullptr, caf::actor{}, caf::actor{}});
+  auto g =
+      sys.spawn(group_actor, group_actor_args{spec, table, nullptr, caf::actor{}, caf::actor{}});
   auto n = make_node("billing", "x", 9100);
   self->request(g, 5s, node_put_atom::value, n, true)
       .receive([&](register_result& r) { CHECK(r.created); },

@@ -103,7 +103,7 @@ TEST_CASE("registry_store: staged writes are seen by lookups and applied only wh
   auto id = make_node_id("orders", "x");
   auto b1 = s->stage_local({node_rec("x", 1)});
   CHECK(s->has_staged());
-  REQUIRE(s->node(id));  // the next write validates against it ...
+  REQUIRE(s->node(id));                   // the next write validates against it ...
   CHECK(s->state().node(id) == nullptr);  // ... but it is not durable yet
   auto b2 = s->stage_local({node_rec("x", 2)});
   CHECK(s->node(id)->spec.weight == 2);
@@ -192,13 +192,17 @@ TEST_CASE("registry_actor: concurrent writes share journal batches (group commit
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     self->wait_for(registry);
   }
+  // The journal writer (detached, linked) holds the store until it has exited too.
+  sys.await_all_actors_done();
   // Every write is in the journal: the 20 nodes come back on reopen.
   store_options o;
   o.data_dir = dir.path;
   o.controller_id = "ctl-test";
   std::unique_ptr<registry_store> store;
   journal_recovery rec;
-  REQUIRE(registry_store::open(o, store, rec).empty());
+  auto opened = registry_store::open(o, store, rec);
+  INFO(opened);
+  REQUIRE(opened.empty());
   CHECK(rec.entries == 201);  // one group creation + 200 node writes
   CHECK(store->state().live_node_count() == 20);
 }

@@ -21,7 +21,7 @@ routing_table::snapshot_ptr snap(const std::string& group, uint64_t owner, uint6
     n.spec.name = "n" + std::to_string(i);
     n.spec.node_id = make_node_id(group, n.spec.name);
     n.runtime = std::make_shared<node_runtime>();
-    s->nodes.push_back(std::move(n));
+    s->nodes.push_back(std::make_shared<const routed_node>(std::move(n)));
   }
   return s;
 }

@@ -31,11 +31,12 @@ group_snapshot snapshot(const std::vector<int32_t>& weights,
     spec.node_id = make_node_id("g", spec.name);
     spec.base_url = "http://127.0.0.1:" + std::to_string(9000 + i);
     spec.weight = weights[i];
-    s.nodes.push_back(routed_node{spec, *parse_url(spec.base_url), node_status::healthy,
-                                  std::make_shared<node_runtime>(), caf::actor{}});
+    s.nodes.push_back(std::make_shared<const routed_node>(
+        routed_node{spec, *parse_url(spec.base_url), node_status::healthy,
+                    std::make_shared<node_runtime>(), caf::actor{}}));
   }
   std::vector<int32_t> w;
-  for (auto& n : s.nodes) w.push_back(n.spec.weight);
+  for (auto& n : s.nodes) w.push_back(n->spec.weight);
   s.wrr_schedule = smooth_wrr_schedule(w);
   return s;
 }
@@ -148,9 +149,9 @@ TEST_CASE("weighted_round_robin: cycles too long to precompute still follow the 
 
 TEST_CASE("least_connections: fewest in flight per unit of weight; ties rotate", "[strategies]") {
   auto s = snapshot({1, 2, 1}, strategy_kind::least_connections);
-  s.nodes[0].runtime->in_flight = 2;  // 2 per weight
-  s.nodes[1].runtime->in_flight = 3;  // 1.5 per weight
-  s.nodes[2].runtime->in_flight = 4;  // 4 per weight
+  s.nodes[0]->runtime->in_flight = 2;  // 2 per weight
+  s.nodes[1]->runtime->in_flight = 3;  // 1.5 per weight
+  s.nodes[2]->runtime->in_flight = 4;  // 4 per weight
   for (uint64_t c = 0; c < 10; ++c) CHECK(pick(s, c, {}, nullptr) == 1);
 
   blocked_set blocked{0, 1, 0};
@@ -184,9 +185,9 @@ TEST_CASE("sticky_session: a node leaving moves only its own keys", "[strategies
   int moved = 0;
   for (int k = 0; k < 2000; ++k) {
     auto key = session_key(k);
-    auto before = all.nodes[pick(all, 0, key, nullptr)].spec.name;
-    auto after = without.nodes[pick(without, 0, key, nullptr)].spec.name;
-    auto retried = all.nodes[pick(all, 0, key, &blocked)].spec.name;
+    auto before = all.nodes[pick(all, 0, key, nullptr)]->spec.name;
+    auto after = without.nodes[pick(without, 0, key, nullptr)]->spec.name;
+    auto retried = all.nodes[pick(all, 0, key, &blocked)]->spec.name;
     CHECK(after == retried);
     if (before != "n2")
       CHECK(after == before);  // keys of the other nodes stay put
@@ -205,6 +206,6 @@ TEST_CASE("sticky_session: keys spread by weight; no key falls back to least con
   CHECK(std::abs(h[0] - 2000) < 250);
   CHECK(std::abs(h[1] - 6000) < 250);
 
-  s.nodes[1].runtime->in_flight = 5;
+  s.nodes[1]->runtime->in_flight = 5;
   for (uint64_t c = 0; c < 6; ++c) CHECK(pick(s, c, {}, nullptr) == 0);  // least loaded
 }
