@@ -29,35 +29,69 @@ bool routable(const group_child& c) {
          (c.health.status == node_status::healthy || c.health.status == node_status::degraded);
 }
 
-// The child's routing entry, rebuilt only when its spec, status or actor changed: a publish of a
-// large group shares every other node's entry with the previous snapshot.
-const routed_ptr& routed_entry(group_child& c) {
-  auto status = c.reported ? c.health.status : node_status::unhealthy;
-  if (!c.routed || c.routed->status != status || c.routed->actor != c.actor)
-    c.routed = std::make_shared<const routed_node>(
-        routed_node{c.spec, *c.base, status, c.runtime, c.actor});
-  return c.routed;
+// Marks a child for the next publish (its spec, status or actor changed).
+void mark(group_state& st, group_child& c) {
+  if (c.dirty) return;
+  c.dirty = true;
+  st.dirty.push_back(c.spec.node_id);
+}
+
+// Puts `entry` at c.*at in `list` (want) or takes it out (!want); a removal moves the list's last
+// entry into the hole, whose child then learns its new place.
+void place(group_state& st, chunked_list<routed_ptr>& list, size_t group_child::*at, group_child& c,
+           const routed_ptr& entry, bool want) {
+  auto& pos = c.*at;
+  if (want && pos == group_child::npos) {
+    pos = list.size();
+    list.push_back(entry);
+  } else if (want) {
+    if (list[pos] != entry) list.set(pos, entry);
+  } else if (pos != group_child::npos) {
+    auto& moved = list.remove_swap_last(pos);
+    if (moved)
+      if (auto m = st.children.find(moved->spec.node_id); m != st.children.end())
+        m->second.*at = pos;
+    pos = group_child::npos;
+  }
+}
+
+// Brings the child's entry, list places and counted status up to date. The entry is rebuilt only
+// when its spec, status or actor changed; every other node's entry stays shared.
+void sync(group_state& st, group_child& c, bool gone = false) {
+  c.dirty = false;
+  if (c.counted) st.counts.add(c.counted_status, -1);
+  c.counted = !gone && c.reported;
+  c.counted_status = c.health.status;
+  if (c.counted) st.counts.add(c.counted_status);
+  // A base URL that does not parse was refused at registration; a journal from elsewhere may
+  // still hold one: such a node is counted but never routed.
+  auto listed = !gone && c.base;
+  if (listed) {
+    auto status = c.reported ? c.health.status : node_status::unhealthy;
+    if (!c.routed || c.routed->status != status || c.routed->actor != c.actor)
+      c.routed = std::make_shared<const routed_node>(
+          routed_node{c.spec, *c.base, status, c.runtime, c.actor});
+  }
+  place(st, st.members, &group_child::member_at, c, c.routed, listed);
+  place(st, st.routable, &group_child::routable_at, c, c.routed, listed && routable(c));
 }
 
 void publish(self_ptr self) {
   auto& st = self->state;
   auto started = std::chrono::steady_clock::now();
+  for (auto& id : st.dirty)
+    if (auto i = st.children.find(id); i != st.children.end() && i->second.dirty)
+      sync(st, i->second);
+  st.dirty.clear();
   auto snap = std::make_shared<group_snapshot>();
   snap->spec = st.args.spec;
   snap->owner = st.owner;
   snap->version = ++st.version;
   snap->counter = st.counter;
   snap->stats = st.stats;
-  snap->members.reserve(st.children.size());
-  snap->nodes.reserve(st.children.size());
-  status_counts counts;
-  for (auto& [id, c] : st.children) {
-    if (c.reported) counts.add(c.health.status);
-    if (!c.base) continue;  // validated at registration; a journal from elsewhere may still differ
-    auto& rn = routed_entry(c);
-    if (routable(c)) snap->nodes.push_back(rn);
-    snap->members.push_back(rn);
-  }
+  snap->members = st.members;
+  snap->nodes = st.routable;
+  auto& counts = st.counts;
   if (snap->spec.strategy == strategy_kind::weighted_round_robin) {
     std::vector<int32_t> weights;
     for (auto& n : snap->nodes) weights.push_back(n->spec.weight);
@@ -125,6 +159,7 @@ void spawn_child(self_ptr self, group_child& c, bool start_healthy) {
                     start_healthy};
   c.actor = self->spawn<caf::monitored>(node_actor, std::move(a));
   self->state.by_addr[c.actor.address()] = c.spec.node_id;
+  mark(self->state, c);  // passive failures go to the new incarnation
 }
 
 void stop_child(self_ptr self, group_child& c) {
@@ -145,6 +180,7 @@ group_child& upsert(self_ptr self, node_spec spec, bool created, bool& changed) 
   c.spec = std::move(spec);
   c.base = parse_url(c.spec.base_url);
   c.routed.reset();
+  mark(st, c);
   if (inserted) {
     c.runtime = std::make_shared<node_runtime>();
     c.created = created;
@@ -163,6 +199,7 @@ void remove_child(self_ptr self, const std::string& id) {
   for (auto& rp : i->second.waiting)
     rp.deliver(make_error(sg_errc::node_not_found, "node " + id + " was removed"));
   stop_child(self, i->second);
+  sync(st, i->second, true);
   st.children.erase(i);
 }
 
@@ -273,6 +310,7 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
         bool routing_changed = !c.reported || c.health.status != h.status;
         c.health = std::move(h);
         c.reported = true;
+        if (routing_changed) mark(st, c);
         // Publish before answering: a caller that proxies right after its registration must find
         // the node in the snapshot.
         if (routing_changed) schedule_publish(self);
@@ -288,6 +326,7 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
         if (i == st.children.end() || i->second.actor) return;
         auto& c = i->second;
         spawn_child(self, c, c.reported && c.health.status != node_status::unhealthy);
+        schedule_publish(self);
       },
       [=](node_get_atom, const std::string& id) -> caf::result<node_view> {
         auto& st = self->state;

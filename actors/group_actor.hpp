@@ -34,6 +34,12 @@ struct group_child {
   node_spec spec;
   std::optional<url_parts> base;  // spec.base_url parsed once per spec, not per publish
   routed_ptr routed;  // this node's entry in the last snapshot; reset when the spec changes
+  // Where the entry sits in the group's lists (npos: not there), and what the counts hold.
+  size_t member_at = npos, routable_at = npos;
+  bool dirty = false;    // changed since the last publish (listed in group_state::dirty)
+  bool counted = false;  // counted_status is in group_state::counts
+  node_status counted_status = node_status::healthy;
+  static constexpr size_t npos = static_cast<size_t>(-1);
   node_health health;
   bool reported = false;  // the first health report arrived
   std::shared_ptr<node_runtime> runtime;
@@ -52,7 +58,11 @@ struct group_state {
   std::shared_ptr<group_runtime> stats = std::make_shared<group_runtime>();
   std::map<std::string, group_child> children;
   std::map<caf::actor_addr, std::string> by_addr;
-  status_counts last_counts;
+  // The routing lists as of the last publish plus the changes since: a publish applies the
+  // children marked dirty and copies the lists (chunk pointers), never walking every child.
+  chunked_list<routed_ptr> members, routable;
+  std::vector<std::string> dirty;
+  status_counts counts, last_counts;
   // Publishing is coalesced: changes mark the snapshot stale and one publish_atom, queued behind
   // whatever is in the mailbox (and, for a group whose publish has become costly, a short delay),
   // rebuilds it once. Answers that promise "routed now" wait for it.

@@ -3,6 +3,7 @@
 // whenever membership, weights or states change; proxy threads load it lock-free and never wait
 // on an actor. Each group has a slot the table points to: republishing a group stores into its
 // slot (O(1) in the number of groups); only adding or removing a group copies the name->slot map.
+#include "actors/chunked_list.hpp"
 #include "actors/health_machine.hpp"
 #include "actors/node_runtime.hpp"
 #include "actors/specs.hpp"
@@ -33,9 +34,10 @@ using routed_ptr = std::shared_ptr<const routed_node>;
 
 struct group_snapshot {
   group_spec spec;
-  std::vector<routed_ptr> nodes;       // routable nodes only (healthy or degraded, active)
+  // Shared in chunks with the group's earlier and later snapshots; in no particular order.
+  chunked_list<routed_ptr> nodes;      // routable nodes only (healthy or degraded, active)
   std::vector<uint32_t> wrr_schedule;  // smooth weighted round-robin cycle (indices into nodes)
-  std::vector<routed_ptr> members;     // every registered node, routable or not (for /metrics)
+  chunked_list<routed_ptr> members;    // every registered node, routable or not (for /metrics)
   std::shared_ptr<group_runtime> stats = std::make_shared<group_runtime>();
   // Request counter for round robin; shared by the group's successive snapshots so the rotation
   // continues across membership changes.

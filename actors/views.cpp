@@ -2,19 +2,19 @@
 
 namespace sg {
 
-void status_counts::add(node_status s) {
+void status_counts::add(node_status s, int32_t n) {
   switch (s) {
     case node_status::healthy:
-      ++healthy;
+      healthy += n;
       break;
     case node_status::degraded:
-      ++degraded;
+      degraded += n;
       break;
     case node_status::unhealthy:
-      ++unhealthy;
+      unhealthy += n;
       break;
     case node_status::draining:
-      ++draining;
+      draining += n;
       break;
   }
 }

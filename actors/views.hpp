@@ -34,7 +34,7 @@ struct node_view {
 
 struct status_counts {
   int32_t healthy = 0, degraded = 0, unhealthy = 0, draining = 0;
-  void add(node_status s);
+  void add(node_status s, int32_t n = 1);
   int32_t total() const { return healthy + degraded + unhealthy + draining; }
 };
 

@@ -6,7 +6,7 @@
 
 namespace sg::test {
 
-// A port that was free a moment ago on 127.0.0.1; 0 if no socket could be bound.
+// A port that was free a moment ago on 127.0.0.1, outside the ephemeral range; 0 if none was.
 std::uint16_t free_port();
 
 }  // namespace sg::test

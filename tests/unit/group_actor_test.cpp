@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -261,4 +262,52 @@ TEST_CASE("group_actor: the snapshot routes a node as soon as its registration i
   CHECK(missing == 0);
   CHECK(await_routes(*f.table, "orders", make_node_id("orders", "n299")));
   CHECK(f.routed() == 300);
+}
+
+TEST_CASE("group_actor: the snapshot's lists follow adds, drains and deletes in a large group",
+          "[group_actor]") {
+  group_fixture f;
+  constexpr int n = 700;  // several chunks
+  std::set<std::string> routable, members;
+  for (int i = 0; i < n; ++i) {
+    auto node = make_node("orders", "n" + std::to_string(i), 10000 + i);
+    f.put(node, true);
+    routable.insert(node.node_id);
+    members.insert(node.node_id);
+  }
+  auto full = f.table->find("orders");
+  // Drain every third, delete every fifth (removals move entries around in the lists).
+  for (int i = 0; i < n; ++i) {
+    auto node = make_node("orders", "n" + std::to_string(i), 10000 + i);
+    if (i % 5 == 0) {
+      f.self->request(f.group, 5s, node_del_atom::value, node.node_id)
+          .receive([] {}, [&](caf::error& e) { FAIL("node_del failed: " << f.sys.render(e)); });
+      routable.erase(node.node_id);
+      members.erase(node.node_id);
+    } else if (i % 3 == 0) {
+      node.admin = admin_state::draining;
+      f.put(node, false);
+      routable.erase(node.node_id);
+    }
+  }
+  auto ids = [](const auto& list) {
+    std::set<std::string> out;
+    for (auto& e : list) out.insert(e->spec.node_id);
+    return out;
+  };
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (ids(f.table->find("orders")->nodes) != routable &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  auto snap = f.table->find("orders");
+  CHECK(ids(snap->nodes) == routable);
+  CHECK(snap->nodes.size() == routable.size());  // no entry twice
+  CHECK(ids(snap->members) == members);
+  CHECK(snap->members.size() == members.size());
+  for (auto& e : snap->members)
+    CHECK(e->status ==
+          (routable.count(e->spec.node_id) ? node_status::healthy : node_status::draining));
+  // The snapshot taken before the changes is untouched.
+  CHECK(full->nodes.size() == static_cast<size_t>(n));
+  CHECK(full->members.size() == static_cast<size_t>(n));
 }

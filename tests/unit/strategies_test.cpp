@@ -179,7 +179,7 @@ TEST_CASE("sticky_session: a node leaving moves only its own keys", "[strategies
   auto all = snapshot({1, 1, 1, 1, 1}, strategy_kind::sticky_session);
   // The same nodes without n2 (a new snapshot, as after a deregistration) ...
   auto without = all;
-  without.nodes.erase(without.nodes.begin() + 2);
+  without.nodes.remove_swap_last(2);
   // ... and n2 merely blocked (unhealthy on a retry): both must agree with each other.
   blocked_set blocked{0, 0, 1, 0, 0};
   int moved = 0;
