@@ -7,6 +7,7 @@
 #include "actors/prober.hpp"
 #include "actors/routing_table.hpp"
 #include "actors/views.hpp"
+#include "cluster/registry_api.hpp"
 #include "cluster/registry_store.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -21,20 +22,6 @@
 #include <vector>
 
 namespace sg {
-
-struct controller_info {
-  std::string controller_id;
-  bool draining = false;
-  int32_t groups = 0;
-  int32_t nodes = 0;
-  uint64_t journal_bytes = 0;
-};
-
-struct group_put_reply {
-  group_view view;
-  bool created = false;
-  int32_t replicas = 1;
-};
 
 // Cluster figures read by /metrics (from other threads).
 struct cluster_stats {
@@ -118,34 +105,12 @@ struct registry_actor_state {
   static inline const char* name = "sg.registry";
 };
 
-// Requests (all answered with a value or an sg_errc error):
-//   (grp_list_atom) -> std::vector<group_summary>
-//   (grp_get_atom, name) -> group_view
-//   (grp_put_atom, name, group_spec fields, uint32 set) -> group_put_reply
-//   (grp_del_atom, name, bool force) -> int32 replicas
-//   (node_put_atom, group, node_spec registration, uint32 set) -> register_result
-//   (node_list_atom, group) -> std::vector<node_view>
-//   (node_get_atom, group, node_id) -> node_view
-//   (node_patch_atom, group, node_id, node_spec fields, uint32 set) -> register_result
-//   (node_admin_atom, group, node_id, admin_state) -> register_result
-//   (node_del_atom, group, node_id) -> int32 replicas
-//   (cl_info_atom) -> cluster_info
-// From peers (through the cluster gate): (repl_atom, from, groups, nodes) -> uint64 applied;
-// (digest_atom, digest_msg) -> repair_msg. From peer links: peer_up / peer_down / link.
-//   (ctl_info_atom) -> controller_info;  (ctl_drain_atom, bool) -> controller_info
+// Answers the requests of registry_api (registry_api.hpp). From peers (through the cluster
+// gate): (repl_atom, from, groups, nodes) -> uint64 applied; (digest_atom, digest_msg) ->
+// repair_msg. From peer links: peer_up / peer_down / link.
 caf::behavior registry_actor(caf::stateful_actor<registry_actor_state>* self,
                              registry_actor_args args);
 
 void add_cluster_types(caf::actor_system_config& cfg);
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, controller_info& x) {
-  return f(caf::meta::type_name("controller_info"), x.controller_id, x.draining, x.groups, x.nodes,
-           x.journal_bytes);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, group_put_reply& x) {
-  return f(caf::meta::type_name("group_put_reply"), x.view, x.created, x.replicas);
-}
 
 }  // namespace sg

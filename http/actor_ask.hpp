@@ -19,8 +19,10 @@ namespace sg::http {
 // Marks a request whose reply is empty (a handler returning void).
 struct no_reply {};
 
-template <class T, class... Ts>
-boost::asio::awaitable<caf::expected<T>> ask(caf::actor_system& sys, caf::actor dest,
+// `Handle` is caf::actor or a typed handle (e.g. registry_api): with a typed one the request and
+// T are checked against its interface at compile time.
+template <class T, class Handle, class... Ts>
+boost::asio::awaitable<caf::expected<T>> ask(caf::actor_system& sys, Handle dest,
                                              std::chrono::milliseconds timeout, Ts... xs) {
   namespace asio = boost::asio;
   auto initiate = [&sys, dest, timeout, xs...](auto handler) mutable {
@@ -31,16 +33,18 @@ boost::asio::awaitable<caf::expected<T>> ask(caf::actor_system& sys, caf::actor 
     };
     // The unused int: CAF 0.17 binds a null tuple pointer for a spawn without arguments (UBSan
     // "reference binding to null pointer"); one argument avoids that path.
-    sys.spawn([=](caf::event_based_actor* self, int) {
-      if constexpr (std::is_same_v<T, no_reply>) {
-        self->request(dest, timeout, xs...)
-            .then([=]() { finish(no_reply{}); }, [=](caf::error& e) { finish(std::move(e)); });
-      } else {
-        self->request(dest, timeout, xs...)
-            .then([=](T& r) { finish(std::move(r)); },
-                  [=](caf::error& e) { finish(std::move(e)); });
-      }
-    }, 0);
+    sys.spawn(
+        [=](caf::event_based_actor* self, int) {
+          if constexpr (std::is_same_v<T, no_reply>) {
+            self->request(dest, timeout, xs...)
+                .then([=]() { finish(no_reply{}); }, [=](caf::error& e) { finish(std::move(e)); });
+          } else {
+            self->request(dest, timeout, xs...)
+                .then([=](T& r) { finish(std::move(r)); },
+                      [=](caf::error& e) { finish(std::move(e)); });
+          }
+        },
+        0);
   };
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(caf::expected<T>)>(
       std::move(initiate), asio::use_awaitable);

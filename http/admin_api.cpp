@@ -109,7 +109,7 @@ struct admin_api::route {
   std::string_view query;
 };
 
-admin_api::admin_api(caf::actor_system& sys, caf::actor registry, caf::actor events,
+admin_api::admin_api(caf::actor_system& sys, registry_api registry, caf::actor events,
                      admin_config cfg)
     : sys_(sys), registry_(std::move(registry)), events_(std::move(events)), cfg_(std::move(cfg)) {}
 

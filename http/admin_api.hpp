@@ -1,6 +1,7 @@
 #pragma once
 // The admin REST API: turns HTTP requests into registry messages (each with a timeout) and the
 // replies into status codes and JSON. It holds no registry state of its own.
+#include "cluster/registry_api.hpp"
 #include "http/error_reply.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -28,7 +29,7 @@ struct admin_config {
 
 class admin_api {
  public:
-  admin_api(caf::actor_system& sys, caf::actor registry, caf::actor events, admin_config cfg);
+  admin_api(caf::actor_system& sys, registry_api registry, caf::actor events, admin_config cfg);
   boost::asio::awaitable<response> handle(const request& req);
 
   // True for GET /api/events, which the session turns into a stream; `denied` is set when the
@@ -43,7 +44,7 @@ class admin_api {
   bool authorized(const request& req) const;
 
   caf::actor_system& sys_;
-  caf::actor registry_;
+  registry_api registry_;
   caf::actor events_;
   admin_config cfg_;
 };

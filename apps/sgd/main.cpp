@@ -202,7 +202,8 @@ int main(int argc, char** argv) {
         return http::render_metrics(*table, http::controller_figures{draining, cstats.get()});
       }};
   if (!opt.metrics) acfg.metrics_text = nullptr;
-  auto api = std::make_shared<http::admin_api>(sys, registry, events, acfg);
+  auto api =
+      std::make_shared<http::admin_api>(sys, caf::actor_cast<registry_api>(registry), events, acfg);
   auto admin = std::make_shared<http::listener>(
       io, [api](http::tcp::socket s) { return http::admin_session(std::move(s), api); });
   if (auto err = admin->bind(admin_host, admin_port); !err.empty()) {
