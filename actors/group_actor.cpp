@@ -110,11 +110,11 @@ void publish(self_ptr self) {
 }
 
 // Marks the snapshot stale; the rebuild happens once the messages queued now are handled, so a
-// burst of 10,000 first health reports costs a few rebuilds, not 10,000. A rebuild is O(nodes)
-// pointer copies; so that a burst of registrations into a group of 10,000 costs per registration
-// what it costs at 10, rebuilds are spaced at least 4x their own cost apart (at most 20 ms): the
-// registrations arriving in between share one rebuild, and the rebuilds take at most a fifth of
-// the actor's time. A small group rebuilds in microseconds and sees no delay.
+// burst of 10,000 first health reports costs a few rebuilds, not 10,000. A publish costs the
+// changed nodes plus nodes/128 pointer copies, and for weighted round robin the schedule (up to
+// the sum of the weights): publishes are spaced at least 4x their own cost apart (at most 20 ms),
+// so a costly one takes at most a fifth of the actor's time; an ordinary publish takes
+// microseconds and sees no delay.
 void schedule_publish(self_ptr self) {
   auto& st = self->state;
   if (st.publish_pending) return;
