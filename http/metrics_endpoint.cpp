@@ -4,6 +4,7 @@
 
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -96,9 +97,7 @@ double open_fds() {
   return n;
 }
 
-}  // namespace
-
-std::string render_metrics(const routing_table& table, const controller_figures& ctl) {
+std::string render(const routing_table& table, const controller_figures& ctl) {
   auto requests = family(metrics::requests_total, MetricType::Counter);
   auto duration = family(metrics::request_duration, MetricType::Histogram);
   auto in_flight = family(metrics::in_flight, MetricType::Gauge);
@@ -201,38 +200,53 @@ std::string render_metrics(const routing_table& table, const controller_figures&
   auto start_f = family(metrics::start_time, MetricType::Gauge);
   add_gauge(start_f, {}, start);
 
-  std::vector<MetricFamily> all{requests,
-                                duration,
-                                in_flight,
-                                state,
-                                checks,
-                                check_duration,
-                                connect_failures,
-                                retries,
-                                alerts,
-                                bytes_in,
-                                bytes_out,
-                                rejected,
-                                nodes,
-                                peers_up,
-                                deltas_sent,
-                                deltas_received,
-                                repairs,
-                                peer_offset,
-                                clock_offset,
-                                refused,
-                                transfers,
-                                dropped,
-                                batches,
-                                writes,
-                                build,
-                                draining,
-                                cpu_f,
-                                rss,
-                                fds,
-                                max_fd,
-                                start_f};
+  // Moved, not copied: with 10,000 nodes the families hold ~130,000 series.
+  std::vector<MetricFamily> all;
+  for (auto* f : {&requests,
+                  &duration,
+                  &in_flight,
+                  &state,
+                  &checks,
+                  &check_duration,
+                  &connect_failures,
+                  &retries,
+                  &alerts,
+                  &bytes_in,
+                  &bytes_out,
+                  &rejected,
+                  &nodes,
+                  &peers_up,
+                  &deltas_sent,
+                  &deltas_received,
+                  &repairs,
+                  &peer_offset,
+                  &clock_offset,
+                  &refused,
+                  &transfers,
+                  &dropped,
+                  &batches,
+                  &writes,
+                  &build,
+                  &draining,
+                  &cpu_f,
+                  &rss,
+                  &fds,
+                  &max_fd,
+                  &start_f})
+    all.push_back(std::move(*f));
   return prometheus::TextSerializer{}.Serialize(all);
+}
+
+}  // namespace
+
+std::string render_metrics(const routing_table& table, const controller_figures& ctl) {
+  auto text = render(table, ctl);
+  // A scrape of a large registry builds and frees ~10x its 13 MB answer in small blocks spread
+  // over the threads' malloc arenas; glibc keeps them, so without this each scrape raised the
+  // RSS by 150-190 MB that never came back (10,000 nodes: 68 -> 458 MiB after three scrapes, and
+  // back to 67 MiB after a trim). Freed memory goes back to the system once per scrape.
+  malloc_trim(0);
+  return text;
 }
 
 }  // namespace sg::http
