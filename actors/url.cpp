@@ -63,4 +63,19 @@ std::optional<url_parts> parse_url(std::string_view text) {
   return out;
 }
 
+void host_header(const url_parts& u, std::string& out) {
+  out.clear();
+  bool v6 = u.host.find(':') != std::string::npos;
+  if (v6) out += '[';
+  out += u.host;
+  if (v6) out += ']';
+  if (u.port != (u.tls ? 443 : 80)) out += ':' + std::to_string(u.port);
+}
+
+std::string host_header(const url_parts& u) {
+  std::string out;
+  host_header(u, out);
+  return out;
+}
+
 }  // namespace sg

@@ -19,4 +19,9 @@ struct url_parts {
 // control characters, host of [A-Za-z0-9.-] or a bracketed IPv6 literal, port 1..65535.
 std::optional<url_parts> parse_url(std::string_view text);
 
+// The Host header for a request to `u`: the host (IPv6 literals in brackets) and the port unless
+// it is the scheme's default. The one place sgd builds it (proxy, health checks, webhook).
+void host_header(const url_parts& u, std::string& out);
+std::string host_header(const url_parts& u);
+
 }  // namespace sg

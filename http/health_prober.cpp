@@ -31,8 +31,7 @@ asio::awaitable<probe_result> exchange(Stream& s, plain_stream& tcp, const url_p
                                        std::chrono::steady_clock::time_point deadline) {
   probe_result r;
   bhttp::request<bhttp::empty_body> req{bhttp::verb::get, u.path.empty() ? "/" : u.path, 11};
-  req.set(bhttp::field::host,
-          u.port == (u.tls ? 443 : 80) ? u.host : u.host + ":" + std::to_string(u.port));
+  req.set(bhttp::field::host, host_header(u));
   req.set(bhttp::field::user_agent, "sgd-health-check");
   req.set(bhttp::field::connection, "close");
   tcp.expires_at(deadline);

@@ -34,16 +34,6 @@ tls_stream& raw(tls_stream& s) {
   return s;
 }
 
-// The Host a node gets: its baseUrl's host, and the port unless it is the scheme's default.
-void node_host(const url_parts& base, std::string& out) {
-  out.clear();
-  bool v6 = base.host.find(':') != std::string::npos;
-  if (v6) out += '[';
-  out += base.host;
-  if (v6) out += ']';
-  if (base.port != (base.tls ? 443 : 80)) out += ':' + std::to_string(base.port);
-}
-
 body_field field_for(const framing& f) {
   switch (f.kind) {
     case body_kind::length:
@@ -89,7 +79,7 @@ asio::awaitable<bool> proxy_connection::exchange(const group_snapshot& snap,
 
   // The request head for this node. Its views into cbuf_ are used up here.
   upstream_target(node.base, req_.route.rest, target_);
-  node_host(node.base, host_);
+  host_header(node.base, host_);
   auto body = field_for(req_.body);
   if (req_.body.kind == body_kind::none && h.content_lengths)  // "Content-Length: 0" stays
     body = {body_field::content_length, 0};

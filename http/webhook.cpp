@@ -1,5 +1,6 @@
 #include "http/webhook.hpp"
 
+#include "actors/url.hpp"
 #include "http/upstream.hpp"
 #include "metrics/log.hpp"
 
@@ -29,7 +30,7 @@ template <class Stream>
 asio::awaitable<int> post_once(Stream& s, plain_stream& tcp, const url_parts& u,
                                const std::string& body) {
   bhttp::request<bhttp::string_body> req{bhttp::verb::post, u.path.empty() ? "/" : u.path, 11};
-  req.set(bhttp::field::host, u.host);
+  req.set(bhttp::field::host, host_header(u));
   req.set(bhttp::field::content_type, "application/json");
   req.set(bhttp::field::user_agent, "sgd-alerts");
   req.set(bhttp::field::connection, "close");

@@ -102,3 +102,19 @@ TEST_CASE("parse_url rejects what a node must not register", "[url]") {
     rejects("http://exa_mple.com/");
   }
 }
+
+TEST_CASE("host_header: brackets for IPv6, the port unless it is the scheme's default", "[url]") {
+  auto h = [](const char* url) {
+    auto u = parse_url(url);
+    REQUIRE(u);
+    return host_header(*u);
+  };
+  CHECK(h("http://node-1.internal") == "node-1.internal");
+  CHECK(h("http://node-1.internal:80/health") == "node-1.internal");
+  CHECK(h("http://127.0.0.1:8081/health") == "127.0.0.1:8081");
+  CHECK(h("https://api.example.com/x") == "api.example.com");
+  CHECK(h("https://api.example.com:80/x") == "api.example.com:80");
+  CHECK(h("http://api.example.com:443/x") == "api.example.com:443");
+  CHECK(h("http://[::1]:9000/health") == "[::1]:9000");  // the prober dropped these brackets
+  CHECK(h("https://[fe80::1]/") == "[fe80::1]");
+}
