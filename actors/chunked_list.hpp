@@ -50,14 +50,14 @@ class chunked_list {
     own(i / chunk_size);
     mutable_chunk(i / chunk_size)[i % chunk_size] = std::move(v);
   }
-  // Moves the last entry into `i` and shrinks by one; returns the entry that moved (the removed
-  // one if it was last).
-  const T& remove_swap_last(size_t i) {
+  // Moves the last entry into `i` and shrinks by one; returns the entry that moved into `i`, or
+  // T{} when the removed entry was the last one.
+  T remove_swap_last(size_t i) {
     if (i + 1 != size_) set(i, (*this)[size_ - 1]);
     own_last();
     mutable_chunk(chunks_.size() - 1).pop_back();
     if (--size_ % chunk_size == 0) chunks_.pop_back();
-    return i < size_ ? (*this)[i] : dummy_;
+    return i < size_ ? (*this)[i] : T{};
   }
 
  private:
@@ -70,7 +70,6 @@ class chunked_list {
 
   std::vector<std::shared_ptr<const chunk>> chunks_;
   size_t size_ = 0;
-  T dummy_{};
 };
 
 }  // namespace sg

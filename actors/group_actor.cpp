@@ -47,7 +47,7 @@ void place(group_state& st, chunked_list<routed_ptr>& list, size_t group_child::
   } else if (want) {
     if (list[pos] != entry) list.set(pos, entry);
   } else if (pos != group_child::npos) {
-    auto& moved = list.remove_swap_last(pos);
+    auto moved = list.remove_swap_last(pos);
     if (moved)
       if (auto m = st.children.find(moved->spec.node_id); m != st.children.end())
         m->second.*at = pos;

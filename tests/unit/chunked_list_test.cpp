@@ -37,7 +37,7 @@ TEST_CASE("chunked_list: matches a vector under random changes", "[chunked_list]
       model[i] = -step;
     } else {
       auto i = rng() % model.size();
-      auto& moved = l.remove_swap_last(i);
+      auto moved = l.remove_swap_last(i);
       model[i] = model.back();
       model.pop_back();
       if (i < model.size())
