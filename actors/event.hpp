@@ -1,7 +1,7 @@
 #pragma once
 // Operator-facing events: every node status transition, alerts raised and resolved, drains
-// completed. The same value becomes a JSON log line, an SSE message on /api/events and a
-// webhook body.
+// completed, nodes removed by deregisterAfterMs. The same value becomes a JSON log line, an SSE
+// message on /api/events and a webhook body.
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 namespace sg {
 
 struct event {
-  std::string type;  // "node.status", "node.drained", "node.removed", "controller.drain"
+  std::string type;  // "node.status", "node.drained", "node.deregistered", "controller.drain"
   std::string group;
   std::string node_id;
   std::string node_name;

@@ -317,6 +317,18 @@ caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_ar
         for (auto& rp : c.waiting) answer(self, rp, register_result{view_of(c), c.created});
         c.waiting.clear();
       },
+      [=](reap_atom, node_spec& spec, int64_t unhealthy_ms, std::string& why) {
+        // deregisterAfterMs ran out: the registry removes the node (a replicated delete) if its
+        // registration is still this one.
+        auto& st = self->state;
+        auto i = st.children.find(spec.node_id);
+        if (i == st.children.end() || !i->second.actor ||
+            self->current_sender() != i->second.actor.address() || !(i->second.spec == spec))
+          return;
+        if (st.args.observer)
+          self->send(st.args.observer, reap_atom::value, std::move(spec), unhealthy_ms,
+                     std::move(why));
+      },
       [=](publish_atom) {
         if (self->state.publish_pending) flush_publish(self);  // else: flushed meanwhile
       },

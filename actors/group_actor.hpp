@@ -77,6 +77,7 @@ struct group_state {
 // register_result once the node's first check is in; (node_del_atom, node_id);
 // (node_get_atom, node_id) -> node_view; (node_list_atom) -> std::vector<node_view>;
 // (grp_get_atom) -> group_view; (child_atom, node_id) -> caf::actor (for supervision tests).
+// A child's (reap_atom, node_spec, ms, why) goes on to the observer (the registry) as it is.
 caf::behavior group_actor(caf::stateful_actor<group_state>* self, group_actor_args args);
 
 }  // namespace sg

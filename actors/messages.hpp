@@ -32,6 +32,8 @@ using passive_atom = caf::atom_constant<caf::atom("passive")>;
 using health_atom = caf::atom_constant<caf::atom("health")>;
 using counts_atom = caf::atom_constant<caf::atom("counts")>;
 using drained_atom = caf::atom_constant<caf::atom("drained")>;
+// node -> group -> registry: unhealthy longer than deregisterAfterMs, remove it if unchanged
+using reap_atom = caf::atom_constant<caf::atom("nodereap")>;
 
 // events
 using event_atom = caf::atom_constant<caf::atom("event")>;

@@ -1,6 +1,7 @@
 #include "actors/node_actor.hpp"
 
 #include "actors/event.hpp"
+#include "actors/url.hpp"
 #include "actors/messages.hpp"
 
 #include <caf/all.hpp>
@@ -14,12 +15,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-int64_t unix_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void emit(caf::stateful_actor<node_state>* self, event e) {
   auto& st = self->state;
   if (e.alert == "raised") st.args->runtime->alerts.fetch_add(1, std::memory_order_relaxed);
@@ -28,7 +23,7 @@ void emit(caf::stateful_actor<node_state>* self, event e) {
   e.node_id = st.args->spec.node_id;
   e.node_name = st.args->spec.name;
   e.consecutive_failures = st.machine->consecutive_failures();
-  e.at_ms = unix_ms();
+  e.at_ms = st.args->clock->unix_ms();
   self->send(st.args->events, event_atom::value, std::move(e));
 }
 
@@ -90,18 +85,53 @@ void report(caf::stateful_actor<node_state>* self, bool always = false) {
   self->send(st.args->group, health_atom::value, st.args->spec.node_id, st.health);
 }
 
+// What the checks go to and expect, built once per spec or settings change.
+std::shared_ptr<const check_target> make_target(const node_spec& spec, const health_settings& h) {
+  auto t = std::make_shared<check_target>();
+  t->url = check_url(spec, h);
+  t->parts = parse_url(t->url);
+  t->settings = h;
+  return t;
+}
+
+bool same_check(const check_target& a, const check_target& b) {
+  auto& x = a.settings;
+  auto& y = b.settings;
+  return a.url == b.url && x.type == y.type && x.timeout_ms == y.timeout_ms &&
+         x.expect_status == y.expect_status && x.expect_body == y.expect_body;
+}
+
 // Starts a check after `delay`; a check already on its way is superseded (its result ignored).
 void start_probe(caf::stateful_actor<node_state>* self, milliseconds delay = milliseconds(0)) {
   auto& st = self->state;
   if (!st.args->probes) return;
   st.probe_pending = true;
-  st.check_due = std::chrono::steady_clock::now() + delay;
+  st.check_due = st.args->clock->steady() + delay;
   auto seq = ++st.probe_seq;
   auto me = caf::actor_cast<caf::actor>(self);
   st.args->probes->probe(
-      probe_request{st.args->spec.health_url, milliseconds(st.args->health.timeout_ms), delay,
-                    st.gone},
+      probe_request{st.target, delay, st.gone},
       [me, seq](probe_result r) { caf::anon_send(me, probed_atom::value, seq, std::move(r)); });
+}
+
+// deregisterAfterMs: once the checks have said unhealthy for that long, the group is asked (once)
+// to remove the node; the registry does so only if the registration is still the one seen here.
+void track_unhealthy(caf::stateful_actor<node_state>* self) {
+  auto& st = self->state;
+  if (st.machine->health() != node_status::unhealthy) {
+    st.unhealthy_since.reset();
+    st.reap_asked = false;
+    return;
+  }
+  auto now = st.args->clock->steady();
+  if (!st.unhealthy_since) st.unhealthy_since = now;
+  auto limit = st.args->health.deregister_after_ms;
+  if (limit <= 0 || st.reap_asked) return;
+  auto for_ms = std::chrono::duration_cast<milliseconds>(now - *st.unhealthy_since).count();
+  if (for_ms < limit) return;
+  st.reap_asked = true;
+  self->send(st.args->group, reap_atom::value, st.args->spec, static_cast<int64_t>(for_ms),
+             detail_of(st.health.last_check));
 }
 
 // Next check interval +- 10 % jitter after the start of the last one (so thousands of nodes do
@@ -110,8 +140,7 @@ void schedule_probe(caf::stateful_actor<node_state>* self) {
   auto& st = self->state;
   auto interval = st.args->health.interval_ms;
   std::uniform_int_distribution<int> jitter(-interval / 10, interval / 10);
-  auto since =
-      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - st.check_due);
+  auto since = std::chrono::duration_cast<milliseconds>(st.args->clock->steady() - st.check_due);
   auto wait = milliseconds(interval + jitter(st.rng)) - since;
   start_probe(self, std::max(wait, milliseconds(0)));
 }
@@ -124,7 +153,9 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
   st.machine.emplace(args.health, healthy_now);
   st.machine->set_admin(args.spec.admin);
   args.runtime->draining.store(st.machine->status() == node_status::draining);
-  st.rng.seed(static_cast<unsigned>(std::hash<std::string>{}(args.spec.node_id)));
+  st.rng.seed(args.jitter_seed ? args.jitter_seed
+                                : static_cast<unsigned>(std::hash<std::string>{}(args.spec.node_id)));
+  st.target = make_target(args.spec, args.health);
   st.args = std::move(args);
   // A message nobody handles must never take a node down.
   self->set_default_handler(caf::drop);
@@ -137,18 +168,22 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
   return {
       [=](spec_atom, node_spec& spec, health_settings health) {
         auto& s = self->state;
-        bool url_changed = spec.health_url != s.args->spec.health_url;
+        // A new URL, check type, timeout or expectation is checked now; a new interval only
+        // reschedules the check waiting on the old one.
+        auto target = make_target(spec, health);
+        bool target_changed = !same_check(*target, *s.target);
         bool interval_changed = health.interval_ms != s.args->health.interval_ms;
+        s.target = std::move(target);
         s.args->spec = std::move(spec);
-        s.args->health = health;
-        s.machine->set_settings(health);
+        s.args->health = std::move(health);
+        s.machine->set_settings(s.args->health);
         auto ch = s.machine->set_admin(s.args->spec.admin);
         on_change(self, ch);
         report(self, true);  // the group answers an update once the node has taken it
-        if (url_changed)
-          start_probe(self);  // check the new URL now
+        if (target_changed)
+          start_probe(self);  // check the new target now
         else if (interval_changed && s.probe_pending) {
-          s.check_due = std::chrono::steady_clock::now();
+          s.check_due = s.args->clock->steady();
           schedule_probe(self);  // the check waiting on the old interval is superseded
         }
       },
@@ -165,10 +200,11 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
             .fetch_add(1, std::memory_order_relaxed);
         if (s.args->group_stats)
           s.args->group_stats->check_duration.observe(static_cast<double>(r.latency_us) / 1e6);
-        s.health.last_check =
-            check_record{unix_ms(), r.latency_ms, r.http_status, std::move(r.error)};
+        s.health.last_check = check_record{s.args->clock->unix_ms(), r.latency_ms, r.http_status,
+                                           std::move(r.error), std::move(r.body)};
         on_change(self, ch, first);
         report(self, first);
+        track_unhealthy(self);
         schedule_probe(self);
       },
       [=](passive_atom, probe_outcome outcome) {
@@ -177,6 +213,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
         if (ch) s.health.last_check.error = "proxied connection failed";
         on_change(self, ch);
         report(self);
+        track_unhealthy(self);
       },
       [=](drained_atom) { check_drained(self); },
       [=](health_atom) { return self->state.health; },

@@ -2,6 +2,8 @@
 
 #include "actors/url.hpp"
 
+#include <algorithm>
+#include <climits>
 #include <string_view>
 
 namespace sg::json {
@@ -47,6 +49,45 @@ std::string read_name(const rapidjson::Value& v, std::string_view field, std::st
   return {};
 }
 
+// [200, "300-399", ...]: codes and inclusive "lo-hi" ranges.
+std::string read_status_ranges(const rapidjson::Value& v, std::vector<status_range>& out) {
+  constexpr std::string_view field = "healthCheck.expectStatus";
+  auto bad = [&] {
+    return field_error(field, "must be an array of 1 to 16 status codes (200) or ranges (\"200-399\")");
+  };
+  if (!v.IsArray() || v.Empty() || v.Size() > max_status_ranges) return bad();
+  std::vector<status_range> rs;
+  for (auto& e : v.GetArray()) {
+    status_range r;
+    if (e.IsInt()) {
+      r.lo = r.hi = e.GetInt();
+    } else if (e.IsString()) {
+      std::string_view t(e.GetString(), e.GetStringLength());
+      auto dash = t.find('-');
+      auto num = [](std::string_view d, int32_t& x) {
+        if (d.size() != 3) return false;
+        x = 0;
+        for (char c : d) {
+          if (c < '0' || c > '9') return false;
+          x = x * 10 + (c - '0');
+        }
+        return true;
+      };
+      bool ok = dash == std::string_view::npos
+                    ? num(t, r.lo) && num(t, r.hi)
+                    : num(t.substr(0, dash), r.lo) && num(t.substr(dash + 1), r.hi);
+      if (!ok) return bad();
+    } else {
+      return bad();
+    }
+    if (r.lo < 100 || r.hi > 599 || r.lo > r.hi)
+      return field_error(field, "ranges must lie within 100-599, low end first");
+    rs.push_back(r);
+  }
+  out = std::move(rs);
+  return {};
+}
+
 std::string read_health(const rapidjson::Value& v, health_settings& h, uint32_t& set) {
   if (!v.IsObject()) return field_error("healthCheck", "must be an object");
   for (auto& m : v.GetObject()) {
@@ -64,6 +105,34 @@ std::string read_health(const rapidjson::Value& v, health_settings& h, uint32_t&
     } else if (k == "healthyAfter") {
       err = read_int(m.value, "healthCheck.healthyAfter", 1, 100, h.healthy_after);
       set |= gf_healthy_after;
+    } else if (k == "type") {
+      auto t = m.value.IsString() ? parse_check_type(std::string_view(
+                                        m.value.GetString(), m.value.GetStringLength()))
+                                  : std::nullopt;
+      if (!t)
+        err = field_error("healthCheck.type", "must be \"http\" or \"tcp\"");
+      else
+        h.type = *t;
+      set |= gf_check_type;
+    } else if (k == "path") {
+      if (!m.value.IsString())
+        err = field_error("healthCheck.path", "must be a string (\"\": each node's healthUrl)");
+      else
+        h.path.assign(m.value.GetString(), m.value.GetStringLength());
+      set |= gf_check_path;
+    } else if (k == "expectStatus") {
+      err = read_status_ranges(m.value, h.expect_status);
+      set |= gf_expect_status;
+    } else if (k == "expectBody") {
+      if (!m.value.IsString())
+        err = field_error("healthCheck.expectBody", "must be a string (\"\": any body)");
+      else
+        h.expect_body.assign(m.value.GetString(), m.value.GetStringLength());
+      set |= gf_expect_body;
+    } else if (k == "deregisterAfterMs") {
+      err = read_int(m.value, "healthCheck.deregisterAfterMs", 0, INT32_MAX,
+                     h.deregister_after_ms);
+      set |= gf_deregister_after;
     } else {
       err = "unknown field 'healthCheck." + std::string(k) + "'";
     }
@@ -89,6 +158,21 @@ void write_members(writer& w, const group_spec& g) {
   key(w, "timeoutMs"), w.Int(g.health.timeout_ms);
   key(w, "unhealthyAfter"), w.Int(g.health.unhealthy_after);
   key(w, "healthyAfter"), w.Int(g.health.healthy_after);
+  key(w, "type"), str(w, to_string(g.health.type));
+  key(w, "path"), str(w, g.health.path);
+  key(w, "expectStatus");
+  w.StartArray();
+  for (auto& r : g.health.expect_status) {
+    if (r.lo == r.hi) {
+      w.Int(r.lo);
+    } else {
+      auto t = std::to_string(r.lo) + "-" + std::to_string(r.hi);
+      str(w, t);
+    }
+  }
+  w.EndArray();
+  key(w, "expectBody"), str(w, g.health.expect_body);
+  key(w, "deregisterAfterMs"), w.Int(g.health.deregister_after_ms);
   w.EndObject();
   key(w, "stickyHeaders");
   w.StartArray();
@@ -252,6 +336,16 @@ void apply_group_fields(group_spec& dst, const group_spec& src, uint32_t set) {
   if (set & gf_timeout) dst.health.timeout_ms = src.health.timeout_ms;
   if (set & gf_unhealthy_after) dst.health.unhealthy_after = src.health.unhealthy_after;
   if (set & gf_healthy_after) dst.health.healthy_after = src.health.healthy_after;
+  if (set & gf_check_type) dst.health.type = src.health.type;
+  if (set & gf_check_path) dst.health.path = src.health.path;
+  if (set & gf_expect_status) dst.health.expect_status = src.health.expect_status;
+  if (set & gf_expect_body) dst.health.expect_body = src.health.expect_body;
+  if (set & gf_deregister_after) dst.health.deregister_after_ms = src.health.deregister_after_ms;
+  // A shorter interval left without a timeout takes half of it as the timeout, which must stay
+  // below the interval; a timeout the request names is checked as given.
+  if ((set & gf_interval) && !(set & gf_timeout) &&
+      dst.health.timeout_ms >= dst.health.interval_ms)
+    dst.health.timeout_ms = std::max(10, dst.health.interval_ms / 2);
   if (set & gf_sticky_headers) dst.sticky_headers = src.sticky_headers;
   if (set & gf_retries) dst.retries = src.retries;
   if (set & gf_connect_timeout) dst.connect_timeout_ms = src.connect_timeout_ms;

@@ -28,7 +28,12 @@ enum group_field : uint32_t {
   gf_connect_timeout = 1u << 8,
   gf_response_timeout = 1u << 9,
   gf_max_request_bytes = 1u << 10,
-  gf_all = (1u << 11) - 1,
+  gf_check_type = 1u << 11,
+  gf_check_path = 1u << 12,
+  gf_expect_status = 1u << 13,
+  gf_expect_body = 1u << 14,
+  gf_deregister_after = 1u << 15,
+  gf_all = (1u << 16) - 1,
 };
 
 enum node_field : uint32_t {

@@ -1,5 +1,7 @@
 #include "actors/specs.hpp"
 
+#include "actors/url.hpp"
+
 #include <cstdio>
 
 namespace sg {
@@ -56,15 +58,46 @@ std::string make_node_id(std::string_view group, std::string_view name) {
   return buf;
 }
 
+const char* to_string(check_type t) { return t == check_type::tcp ? "tcp" : "http"; }
+
+std::optional<check_type> parse_check_type(std::string_view text) {
+  if (text == "http") return check_type::http;
+  if (text == "tcp") return check_type::tcp;
+  return std::nullopt;
+}
+
+std::string check_url(const node_spec& n, const health_settings& h) {
+  if (h.path.empty()) return n.health_url;
+  auto base = std::string_view(n.base_url);
+  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+  return std::string(base) + h.path;
+}
+
 std::string check(const health_settings& h) {
   if (h.interval_ms < 100 || h.interval_ms > 3600000)
     return "healthCheck.intervalMs must be between 100 and 3600000";
   if (h.timeout_ms < 10 || h.timeout_ms > max_check_timeout_ms)
     return "healthCheck.timeoutMs must be between 10 and " + std::to_string(max_check_timeout_ms);
+  if (h.timeout_ms >= h.interval_ms)
+    return "healthCheck.timeoutMs (" + std::to_string(h.timeout_ms) +
+           ") must be below healthCheck.intervalMs (" + std::to_string(h.interval_ms) + ")";
   if (h.unhealthy_after < 1 || h.unhealthy_after > 100)
     return "healthCheck.unhealthyAfter must be between 1 and 100";
   if (h.healthy_after < 1 || h.healthy_after > 100)
     return "healthCheck.healthyAfter must be between 1 and 100";
+  if (h.expect_status.empty() || h.expect_status.size() > max_status_ranges)
+    return "healthCheck.expectStatus must hold 1 to 16 codes or ranges";
+  for (auto& r : h.expect_status)
+    if (r.lo < 100 || r.hi > 599 || r.lo > r.hi)
+      return "healthCheck.expectStatus ranges must lie within 100-599, low end first";
+  if (!h.path.empty() && (h.path[0] != '/' || h.path.size() > max_check_path ||
+                          !parse_url("http://h" + h.path)))
+    return "healthCheck.path must be \"\" or a path starting with '/' (at most 1024 characters, "
+           "no spaces or control characters)";
+  if (h.expect_body.size() > max_expect_body)
+    return "healthCheck.expectBody must be at most 256 bytes";
+  if (h.deregister_after_ms != 0 && h.deregister_after_ms < min_deregister_after_ms)
+    return "healthCheck.deregisterAfterMs must be 0 (never) or at least 1000";
   return {};
 }
 

@@ -21,11 +21,28 @@ enum class strategy_kind : uint8_t {
 const char* to_string(strategy_kind s);
 std::optional<strategy_kind> parse_strategy(std::string_view text);
 
+// http: GET the check URL and judge the answer; tcp: a connection to its host and port passes.
+enum class check_type : uint8_t { http = 0, tcp = 1 };
+const char* to_string(check_type t);
+std::optional<check_type> parse_check_type(std::string_view text);
+
+// Inclusive range of HTTP status codes a check accepts.
+struct status_range {
+  int32_t lo = 200;
+  int32_t hi = 299;
+  friend bool operator==(const status_range&, const status_range&) = default;
+};
+
 struct health_settings {
   int32_t interval_ms = 15000;
-  int32_t timeout_ms = 5000;
+  int32_t timeout_ms = 5000;    // below interval_ms
   int32_t unhealthy_after = 3;  // consecutive failed checks that take a node out of the pool
   int32_t healthy_after = 1;    // consecutive passing checks that re-admit it
+  check_type type = check_type::http;
+  std::string path;  // "": each node's healthUrl; else this path on each node's baseUrl
+  std::vector<status_range> expect_status{status_range{}};  // 1 to 16 ranges; 418 outside drains
+  std::string expect_body;          // "": any body; else it must occur in the first 16 KiB
+  int32_t deregister_after_ms = 0;  // 0: never; else unhealthy this long removes the node
   friend bool operator==(const health_settings&, const health_settings&) = default;
 };
 
@@ -61,6 +78,10 @@ inline constexpr int32_t min_weight = 1;
 inline constexpr int32_t max_weight = 1000;
 inline constexpr size_t max_name_length = 128;
 inline constexpr int32_t max_check_timeout_ms = 60000;  // registration waits up to this long
+inline constexpr size_t max_check_path = 1024;
+inline constexpr size_t max_expect_body = 256;
+inline constexpr size_t max_status_ranges = 16;
+inline constexpr int32_t min_deregister_after_ms = 1000;
 
 // [A-Za-z0-9._-]{1,128}
 bool valid_name(std::string_view name);
@@ -69,14 +90,23 @@ bool valid_name(std::string_view name);
 // yields the same id, which is what makes registration an upsert across the cluster.
 std::string make_node_id(std::string_view group, std::string_view name);
 
+// The URL a node's checks go to: its healthUrl, or `path` on its baseUrl when the group sets one.
+std::string check_url(const node_spec& n, const health_settings& h);
+
 // Checks ranges and cross-field rules; empty string when fine, else a message naming the field.
 std::string check(const health_settings& h);
 std::string check(const group_spec& g);
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_range& x) {
+  return f(caf::meta::type_name("status_range"), x.lo, x.hi);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, health_settings& x) {
   return f(caf::meta::type_name("health_settings"), x.interval_ms, x.timeout_ms, x.unhealthy_after,
-           x.healthy_after);
+           x.healthy_after, x.type, x.path, x.expect_status, x.expect_body,
+           x.deregister_after_ms);
 }
 
 template <class Inspector>

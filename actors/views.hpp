@@ -17,6 +17,7 @@ struct check_record {
   int32_t latency_ms = 0;
   int32_t http_status = 0;  // 0: no HTTP answer (see error)
   std::string error;
+  std::string body;  // the answer's first bytes (valid UTF-8, at most 128 bytes)
 };
 
 struct node_health {
@@ -57,7 +58,8 @@ struct register_result {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, check_record& x) {
-  return f(caf::meta::type_name("check_record"), x.at_ms, x.latency_ms, x.http_status, x.error);
+  return f(caf::meta::type_name("check_record"), x.at_ms, x.latency_ms, x.http_status, x.error,
+           x.body);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_health& x) {

@@ -25,6 +25,15 @@ caf::error refused() {
   return make_error(sg_errc::unavailable, "not admitted: authenticate with the cluster secret");
 }
 
+// Records in another binary form would not decode (or worse, decode wrong): refused, loudly.
+caf::error wrong_version(const std::string& from, uint32_t version) {
+  auto msg = "peer speaks cluster protocol " + std::to_string(version) + ", this controller " +
+             std::to_string(cluster_protocol_version) +
+             ": run the same sgd version on every controller";
+  log::warn("peer refused: cluster protocol version differs", {{"peer", from}, {"error", msg}});
+  return make_error(sg_errc::unavailable, msg);
+}
+
 }  // namespace
 
 caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self, std::string my_id,
@@ -36,10 +45,16 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self, std::s
   return {
       // Mutual: we answer the peer's challenge (proving we hold the secret too, so a controller
       // never replicates into an impostor) and hand it ours.
+      // A controller of version 1 says hello without a protocol version.
       [=](hello_atom, const std::string& from,
-          const std::string& challenge) -> caf::result<std::string, std::string, std::string> {
+          const std::string&) -> caf::result<std::string, std::string, std::string> {
+        return wrong_version(from, 1);
+      },
+      [=](hello_atom, const std::string& from, const std::string& challenge,
+          uint32_t version) -> caf::result<std::string, std::string, std::string> {
         auto n = sender_node(self);
         if (!n) return refused();
+        if (version != cluster_protocol_version) return wrong_version(from, version);
         // A peer that says hello again without ever answering our challenge dropped the
         // handshake after checking our proof: it holds a different secret.
         if (self->state.nonces.count(n))

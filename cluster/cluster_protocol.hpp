@@ -14,8 +14,14 @@
 
 namespace sg {
 
+// What controllers exchange is CAF's binary form of the records below and the specs inside
+// them, so adding a field changes it: peers must speak the same version, and the handshake says
+// which one each speaks. 1: up to the deeper health checks; 2: health_settings gained type, path,
+// expectStatus, expectBody and deregisterAfterMs.
+inline constexpr uint32_t cluster_protocol_version = 2;
+
 using hello_atom =
-    caf::atom_constant<caf::atom("clhello")>;               // (from_id, nonce) -> (nonce, id, hmac)
+    caf::atom_constant<caf::atom("clhello")>;  // (from_id, nonce, version) -> (nonce, id, hmac)
 using auth_atom = caf::atom_constant<caf::atom("clauth")>;  // (from_id, hmac) -> my id
 using repl_atom = caf::atom_constant<caf::atom("clrepl")>;  // (from, groups, nodes) -> applied
 using digest_atom = caf::atom_constant<caf::atom("cldigest")>;     // (digest_msg) -> repair_msg

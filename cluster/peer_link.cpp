@@ -36,7 +36,8 @@ void admitted(self_ptr self, caf::actor gate, const std::string& remote_id) {
 // theirs; either side refuses a peer that cannot.
 void authenticate(self_ptr self, caf::actor gate) {
   auto challenge = random_nonce();
-  self->request(gate, 2s, hello_atom::value, self->state.my_id, challenge)
+  self->request(gate, 2s, hello_atom::value, self->state.my_id, challenge,
+                cluster_protocol_version)
       .then(
           [=](const std::string& nonce, const std::string& remote_id, const std::string& proof) {
             auto& s = self->state;
@@ -54,7 +55,13 @@ void authenticate(self_ptr self, caf::actor gate) {
                         retry(self);
                       });
           },
-          [=](caf::error&) { retry(self); });
+          [=](caf::error& e) {
+            // A timeout here means the peer is up but ignored our hello: an sgd older than
+            // protocol 2 drops it. Its own handshake with us then names the versions.
+            log::warn("peer handshake failed",
+                      {{"peer", self->state.address}, {"error", caf::to_string(e)}});
+            retry(self);
+          });
 }
 
 }  // namespace

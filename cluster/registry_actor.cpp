@@ -4,10 +4,12 @@
 #include "cluster/registry_actor.hpp"
 
 #include "actors/errors.hpp"
+#include "actors/event.hpp"
 #include "actors/messages.hpp"
 #include "actors/spec_json.hpp"
 #include "actors/timeouts.hpp"
 #include "cluster/cluster_protocol.hpp"
+#include "cluster/hlc.hpp"
 #include "cluster/journal_writer.hpp"
 #include "cluster/registry_internal.hpp"
 #include "metrics/log.hpp"
@@ -247,6 +249,39 @@ caf::message_handler crud_handlers(self_ptr self) {
                 self->send(i->second, node_del_atom::value, id);
             },
             [rp](int32_t r) mutable { rp.deliver(r); });
+      },
+      [=](reap_atom, const node_spec& seen, int64_t unhealthy_ms, const std::string& why) {
+        // A group's deregisterAfterMs ran out for this node. Removed only if the registration is
+        // still the one the checks judged: a node re-registered (or changed) meanwhile stays.
+        auto* n = store_of(self).node(seen.node_id);
+        if (!n || !(n->spec == seen)) return;
+        auto ms = std::to_string(unhealthy_ms);
+        write(
+            self, {node_record{n->spec, {}, true}},
+            [=](const caf::error& err) {
+              if (err) {
+                log::warn("automatic deregistration failed",
+                          {{"node", seen.node_id}, {"error", caf::to_string(err)}});
+                return;
+              }
+              auto& st = self->state;
+              if (auto i = st.groups.find(seen.group); i != st.groups.end())
+                self->send(i->second, node_del_atom::value, seen.node_id);
+              log::info("node deregistered",
+                        {{"group", seen.group}, {"node", seen.node_id}, {"unhealthyMs", ms}});
+              if (!st.args.events) return;
+              event e;
+              e.type = "node.deregistered";
+              e.group = seen.group;
+              e.node_id = seen.node_id;
+              e.node_name = seen.name;
+              e.from = "unhealthy";
+              e.detail = "unhealthy for " + ms + " ms (deregisterAfterMs)" +
+                         (why.empty() ? "" : ": " + why);
+              e.at_ms = static_cast<int64_t>(hlc_clock::wall_ms());
+              self->send(st.args.events, event_atom::value, std::move(e));
+            },
+            [](int32_t) {});
       },
       [=](counts_atom, const std::string& group, status_counts counts) {
         if (self->state.groups.count(group)) self->state.counts[group] = counts;

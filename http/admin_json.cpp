@@ -46,6 +46,7 @@ void write_node(writer& w, const node_view& n) {
       w.Null();
     else
       w.String(c.error);
+    w.Key("body"), w.String(c.body);
     w.EndObject();
   }
   w.EndObject();

@@ -1,7 +1,8 @@
 #pragma once
-// Active health checks over HTTP(S), run on the I/O threads: GET healthUrl, 2xx passes, 418 asks
-// for a drain, anything else, a timeout or a refused connection fails. Implements the prober
-// interface node actors use, so actors never block on the network.
+// Active health checks on the I/O threads, one one-shot request each: an http check is judged by
+// the group's expectations (judge_http: expected statuses and body, 418 drains), a tcp check
+// passes when the port accepts. Implements the prober interface node actors use, so actors never
+// block on the network.
 #include "actors/prober.hpp"
 #include "http/io_pool.hpp"
 

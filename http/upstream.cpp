@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/verify_mode.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -9,6 +10,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
+
+#include <optional>
 
 namespace sg::http {
 
@@ -20,6 +23,39 @@ namespace {
 constexpr size_t max_idle_per_node = 64;
 constexpr auto max_idle_age = std::chrono::seconds(60);
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+using resolve_results = tcp::resolver::results_type;
+
+// getaddrinfo cannot be cancelled (asio runs it on its resolver thread), so a timer races it and
+// whichever completes first answers; the loser finds the handler gone and does nothing. A DNS
+// server that never answers costs the caller its deadline, no more. Both completions run on the
+// caller's io_context thread, so the handler slot needs no lock. The caller's frame (and with it
+// the timer) may be gone as soon as the handler runs: everything else happens before.
+template <class Token>
+auto async_resolve_within(tcp::resolver& resolver, asio::steady_timer& timer, std::string host,
+                          std::string port, Token&& token) {
+  return asio::async_initiate<Token, void(boost::system::error_code, resolve_results)>(
+      [&resolver, &timer](auto handler, std::string host, std::string port) {
+        using handler_t = decltype(handler);
+        auto slot = std::make_shared<std::optional<handler_t>>(std::move(handler));
+        auto take = [slot] {
+          auto h = std::move(**slot);
+          slot->reset();
+          return h;
+        };
+        resolver.async_resolve(
+            host, port, [slot, take, &timer](boost::system::error_code ec, resolve_results r) {
+              if (!*slot) return;
+              timer.cancel();
+              take()(ec, std::move(r));
+            });
+        timer.async_wait([slot, take](boost::system::error_code ec) {
+          if (ec || !*slot) return;
+          take()(asio::error::timed_out, resolve_results{});
+        });
+      },
+      token, std::move(host), std::move(port));
+}
 
 // True when the peer has not closed the connection and sent nothing unexpected.
 bool still_open(upstream_conn& c) {
@@ -53,6 +89,7 @@ asio::awaitable<connect_result> connect_upstream(const url_parts& base,
                                                  std::chrono::milliseconds timeout,
                                                  asio::ssl::context* tls) {
   auto ex = co_await asio::this_coro::executor;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   connect_result out;
   std::vector<tcp::endpoint> endpoints;
   boost::system::error_code ec;
@@ -62,16 +99,19 @@ asio::awaitable<connect_result> connect_upstream(const url_parts& base,
     endpoints.emplace_back(addr, base.port);
   } else {
     tcp::resolver resolver{ex};
-    auto [rec, results] =
-        co_await resolver.async_resolve(base.host, std::to_string(base.port), tuple_awaitable);
+    asio::steady_timer timer{ex, deadline};
+    auto [rec, results] = co_await async_resolve_within(resolver, timer, base.host,
+                                                        std::to_string(base.port), tuple_awaitable);
     if (rec) {
-      out.error = "cannot resolve " + base.host + ": " + rec.message();
+      out.timed_out = rec == asio::error::timed_out;
+      out.error = "cannot resolve " + base.host + ": " +
+                  (out.timed_out ? std::string("timed out") : rec.message());
       co_return out;
     }
     for (auto& r : results) endpoints.push_back(r.endpoint());
   }
   plain_stream stream{ex};
-  stream.expires_after(timeout);
+  stream.expires_at(deadline);  // what is left of `timeout` after resolving
   auto [cec, ep] = co_await stream.async_connect(endpoints, tuple_awaitable);
   if (cec) {
     out.timed_out = cec == beast::error::timeout;

@@ -40,7 +40,8 @@ struct connect_result {
   bool timed_out = false;
 };
 
-// Connects (and handshakes for https) within `timeout`.
+// Resolves, connects and (for https) handshakes within `timeout`, all of it: a DNS server that
+// never answers fails the connect at the deadline.
 boost::asio::awaitable<connect_result> connect_upstream(const url_parts& base,
                                                         std::chrono::milliseconds timeout,
                                                         boost::asio::ssl::context* tls);

@@ -4,7 +4,9 @@
 
 #include <rapidjson/document.h>
 
+#include <climits>
 #include <string>
+#include <vector>
 
 using namespace sg;
 
@@ -190,7 +192,15 @@ TEST_CASE("write then read round-trips group and node specs", "[spec_json]") {
     group_spec g;
     g.name = "orders.v2";
     g.strategy = strategy_kind::sticky_session;
-    g.health = health_settings{2500, 700, 5, 2};
+    g.health.interval_ms = 2500;
+    g.health.timeout_ms = 700;
+    g.health.unhealthy_after = 5;
+    g.health.healthy_after = 2;
+    g.health.type = check_type::tcp;
+    g.health.path = "/ready?deep=1";
+    g.health.expect_status = {{200, 204}, {301, 301}, {418, 418}};
+    g.health.expect_body = "\"status\":\"UP\"";
+    g.health.deregister_after_ms = 600000;
     g.sticky_headers = {"X-Tenant-Id", "X-Other"};
     g.retries = 4;
     g.connect_timeout_ms = 1500;
@@ -238,7 +248,12 @@ TEST_CASE("write then read round-trips group and node specs", "[spec_json]") {
 TEST_CASE("read_group accepts every group that check() accepts", "[spec_json]") {
   group_spec g;
   g.name = "orders";
+  g.health.interval_ms = 3600000;
   g.health.timeout_ms = max_check_timeout_ms;  // the largest value check() accepts
+  g.health.path = "/" + std::string(max_check_path - 1, 'p');
+  g.health.expect_body = std::string(max_expect_body, 'b');
+  g.health.expect_status.assign(max_status_ranges, status_range{100, 599});
+  g.health.deregister_after_ms = INT32_MAX;
   REQUIRE(check(g).empty());
   g.health.timeout_ms = max_check_timeout_ms + 1;
   CHECK_FALSE(check(g).empty());
@@ -252,4 +267,81 @@ TEST_CASE("read_group accepts every group that check() accepts", "[spec_json]") 
   uint32_t set = 0;
   CHECK(json::read_group(d, back, set) == "");
   CHECK(back == g);
+}
+
+TEST_CASE("read_group: the deeper health check fields", "[spec_json]") {
+  group_spec g;
+  uint32_t set = 0;
+  REQUIRE(group_error(R"({"healthCheck": {"type": "tcp", "path": "/ready",
+      "expectStatus": [200, "300-399"], "expectBody": "UP", "deregisterAfterMs": 60000}})",
+                      g, set) == "");
+  CHECK(g.health.type == check_type::tcp);
+  CHECK(g.health.path == "/ready");
+  CHECK(g.health.expect_status == std::vector<status_range>{{200, 200}, {300, 399}});
+  CHECK(g.health.expect_body == "UP");
+  CHECK(g.health.deregister_after_ms == 60000);
+  CHECK(set == (json::gf_check_type | json::gf_check_path | json::gf_expect_status |
+                json::gf_expect_body | json::gf_deregister_after));
+
+  CHECK(mentions(group_error(R"({"healthCheck": {"type": "udp"}})"), "healthCheck.type"));
+  CHECK(mentions(group_error(R"({"healthCheck": {"path": 7}})"), "healthCheck.path"));
+  CHECK(mentions(group_error(R"({"healthCheck": {"expectBody": false}})"),
+                 "healthCheck.expectBody"));
+  for (auto bad : {R"([])", R"(200)", R"(["2xx"])", R"(["200-"])", R"(["399-300"])",
+                   R"([99])", R"([600])", R"(["200-600"])", R"([200.5])", R"([null])"})
+    CHECK(mentions(group_error(std::string(R"({"healthCheck": {"expectStatus": )") + bad + "}}"),
+                   "healthCheck.expectStatus"));
+  CHECK(mentions(group_error(R"({"healthCheck": {"deregisterAfterMs": -1}})"),
+                 "healthCheck.deregisterAfterMs"));
+}
+
+TEST_CASE("check: the health check's cross-field rules", "[spec_json]") {
+  health_settings h;
+  REQUIRE(check(h).empty());
+  h.timeout_ms = h.interval_ms;
+  CHECK(mentions(check(h), "must be below healthCheck.intervalMs"));
+  h = {};
+  h.path = "ready";
+  CHECK(mentions(check(h), "healthCheck.path"));
+  h.path = "/has space";
+  CHECK(mentions(check(h), "healthCheck.path"));
+  h.path = "/ok?x=1";
+  CHECK(check(h).empty());
+  h = {};
+  h.deregister_after_ms = 999;
+  CHECK(mentions(check(h), "deregisterAfterMs"));
+  h.deregister_after_ms = 1000;
+  CHECK(check(h).empty());
+  h = {};
+  h.expect_body = std::string(max_expect_body + 1, 'x');
+  CHECK(mentions(check(h), "expectBody"));
+  h = {};
+  h.expect_status.clear();
+  CHECK(mentions(check(h), "expectStatus"));
+}
+
+TEST_CASE("apply_group_fields: a shorter interval without a timeout halves into it",
+          "[spec_json]") {
+  group_spec g;  // 15000 / 5000
+  group_spec fields;
+  uint32_t set = 0;
+  REQUIRE(group_error(R"({"healthCheck": {"intervalMs": 1000}})", fields, set) == "");
+  json::apply_group_fields(g, fields, set);
+  CHECK(g.health.interval_ms == 1000);
+  CHECK(g.health.timeout_ms == 500);
+  CHECK(check(g.health).empty());
+  // A timeout that is already below the new interval stays.
+  group_spec h;
+  h.health.timeout_ms = 300;
+  json::apply_group_fields(h, fields, set);
+  CHECK(h.health.timeout_ms == 300);
+  // A timeout the request names is taken as given, and check() refuses it.
+  fields = {};
+  set = 0;
+  REQUIRE(group_error(R"({"healthCheck": {"intervalMs": 1000, "timeoutMs": 2000}})", fields,
+                      set) == "");
+  group_spec k;
+  json::apply_group_fields(k, fields, set);
+  CHECK(k.health.timeout_ms == 2000);
+  CHECK_FALSE(check(k.health).empty());
 }
