@@ -901,3 +901,8 @@ def reject_body_linger(t):
     body = b"x" * (256 * 1024)
     raw = build("POST", "/groups/g/%zz", [("Content-Length", str(len(body)))]) + body
     return _reject(t, raw, method="POST")[0]
+
+
+# The health group (sgd's health checker and alert webhook) lives in health_cases.py, which
+# registers its cases through case() above.
+import health_cases  # noqa: E402,F401

@@ -312,8 +312,9 @@ class Sgd:
     groups on a fresh node (see case_groups), so a case never meets upstream connections a
     previous case left in sgd's pool."""
 
-    def __init__(self, binary, tmp, node_p1, node_p2, verbose):
+    def __init__(self, binary, tmp, node_p1, node_p2, verbose, extra_args=()):
         self.binary, self.tmp, self.verbose = binary, tmp, verbose
+        self.extra_args = list(extra_args)
         self.node_p1, self.node_p2 = node_p1, node_p2
         self.serial = 0
         self.last_status = None
@@ -331,7 +332,8 @@ class Sgd:
             [self.binary, "--admin", "127.0.0.1:0", "--listen", "127.0.0.1:0",
              "--data-dir", os.path.join(d, "data"), "--ready-file", ready,
              "--controller-id", CONTROLLER_ID, "--threads", "2",
-             "--log-level", "info" if self.verbose else "warn", "--drain-grace", "0"],
+             "--log-level", "info" if self.verbose else "warn", "--drain-grace", "0"]
+            + self.extra_args,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
 
         def ready_info():
@@ -568,8 +570,9 @@ def main():
             elif case.sgd_only:
                 hd, hprob = "n/a", []
             else:
-                ho = run_case(case, Target("haproxy", hap.addr, node_h))
+                ho = run_case(case, Target("haproxy", hap.addr, node_h, hap=hap))
                 hd, hprob = ho.decision, ho.problems
+                so.haproxy_notes = ho.notes
                 if not hap.alive():
                     hprob.append("haproxy died")
                     hap.start()
@@ -581,15 +584,19 @@ def main():
                       f"haproxy {hd} expected {fmt_expected(case.expected)}", flush=True)
 
         w = max(len(r[0].name) for r in rows)
-        print(f"\n{'case':{w}} | {'haproxy':18} | {'sgd':18} | {'expected':16} | result")
-        print("-" * (w + 70))
+        wh = max([18] + [len(r[1]) for r in rows])
+        ws = max([18] + [len(r[3].decision) for r in rows])
+        we = max([16] + [len(fmt_expected(r[0].expected)) for r in rows])
+        print(f"\n{'case':{w}} | {'haproxy':{wh}} | {'sgd':{ws}} | {'expected':{we}} | result")
+        print("-" * (w + wh + ws + we + 18))
         for case, hd, hprob, so, ok in rows:
-            print(f"{case.name:{w}} | {hd:18} | {so.decision:18} | "
-                  f"{fmt_expected(case.expected):16} | {'ok' if ok else 'FAIL'}")
+            print(f"{case.name:{w}} | {hd:{wh}} | {so.decision:{ws}} | "
+                  f"{fmt_expected(case.expected):{we}} | {'ok' if ok else 'FAIL'}")
         print("(* = HAProxy's answer differs from the RFC expectation in detail, see below)")
         print()
         for case, hd, hprob, so, ok in rows:
-            if not ok or (args.verbose and (so.notes or hprob)):
+            hnotes = getattr(so, "haproxy_notes", []) if args.verbose else []
+            if not ok or (args.verbose and (so.notes or hprob or hnotes)):
                 print(f"== {case.name} ({case.group}): {case.doc}")
                 for p in so.problems:
                     print(f"   sgd problem: {p}")
@@ -598,6 +605,8 @@ def main():
             if hprob and (args.verbose or not ok):
                 for p in hprob:
                     print(f"   haproxy: {p}")
+            for n in hnotes:
+                print(f"   haproxy note: {n}")
         print(f"\n{len(rows) - failures}/{len(rows)} cases pass for sgd "
               f"({time.monotonic() - t0:.1f} s)")
         return 1 if failures else 0

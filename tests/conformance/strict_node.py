@@ -54,9 +54,10 @@ class Reply:
     callable(sock, leftover) that takes over the connection after the parts (upgrades).
     `keep_open`: keep the connection after the reply even if the request asked to close."""
 
-    def __init__(self, parts, close=False, tunnel=None, events=None):
+    def __init__(self, parts, close=False, tunnel=None, events=None, keep_open=False):
         self.parts = [parts] if isinstance(parts, (bytes, bytearray)) else list(parts)
         self.close = close
+        self.keep_open = keep_open
         self.tunnel = tunnel
         self.sent_at = []
         self.events = events or {}   # index of part -> threading.Event set after it is sent
@@ -91,6 +92,8 @@ class StrictNode:
         self.conns = {}          # cid -> socket
         self.conn_raw = {}       # cid -> bytearray of everything received
         self.closed_conns = set()
+        self.opened_at = {}      # cid -> monotonic time the connection was accepted
+        self.peer_closed_at = {}  # cid -> monotonic time the peer's EOF was seen
         self.case = None
         self.next_cid = 0
         self.stopping = False
@@ -158,6 +161,7 @@ class StrictNode:
                 cid = self.next_cid
                 self.conns[cid] = s
                 self.conn_raw[cid] = bytearray()
+                self.opened_at[cid] = time.monotonic()
             threading.Thread(target=self._serve, args=(s, cid), daemon=True).start()
 
     def _recv(self, s, cid):
@@ -200,6 +204,9 @@ class StrictNode:
                         data = self._recv(s, cid)
                         if not data:
                             eof = True
+                            with self.cond:
+                                self.peer_closed_at.setdefault(cid, time.monotonic())
+                                self.cond.notify_all()
                         h.receive_data(data)
                         continue
                     if isinstance(ev, h11.ConnectionClosed):
@@ -243,7 +250,7 @@ class StrictNode:
                 if reply.tunnel:
                     reply.tunnel(s, leftover)
                     return
-                if reply.close or wants_close:
+                if reply.close or (wants_close and not reply.keep_open):
                     return
         except OSError:
             return
