@@ -28,11 +28,12 @@ asio::awaitable<probe_result> run_probe(std::shared_ptr<const check_target> t,
     oneshot_request req;
     req.user_agent = "sgd-health-check";
     req.timeout = timeout;
-    req.keep_body = h.expect_body.empty() ? body_excerpt_bytes : expect_body_window;
+    // 3 bytes more than the excerpt keeps: a character the read cut off is dropped whole.
+    req.keep_body = h.expect_body.empty() ? body_excerpt_bytes + 3 : expect_body_window;
     auto a = co_await send_oneshot(*t->parts, req, tls);
     r.http_status = a.status;
-    if (a.status == 0) {
-      r.error = std::move(a.error);
+    if (!a.error.empty()) {
+      r.error = std::move(a.error);  // no answer, or the body did not arrive within the timeout
     } else {
       auto v = judge_http(h, a.status, a.body);
       r.outcome = v.outcome;

@@ -25,15 +25,6 @@ namespace {
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr int max_interim = 10;  // interim answers relayed per request; more is a broken node
 
-// The stream the proxy's reads and writes go through: the bare socket for plain TCP (timeouts
-// are io_deadline's), the TLS stream as it is.
-tcp::socket& raw(plain_stream& s) {
-  return s.socket();
-}
-tls_stream& raw(tls_stream& s) {
-  return s;
-}
-
 body_field field_for(const framing& f) {
   switch (f.kind) {
     case body_kind::length:

@@ -154,8 +154,8 @@ TEST_CASE("health: alerts are raised and resolved in order on the live event str
       CHECK(mine[i].at_ms >= mine[i - 1].at_ms);
     }
   }
-  CHECK(mine[1].detail == "HTTP 500");
-  CHECK(mine[2].detail == "HTTP 500");
+  CHECK(mine[1].detail == "HTTP 500, expected 200-299");
+  CHECK(mine[2].detail == "HTTP 500, expected 200-299");
   // B had no transition after its registration, and raised nothing.
   auto theirs = of_node(evs, nb.id);
   REQUIRE(theirs.size() == 1);
