@@ -73,6 +73,7 @@ TEST_CASE("check(group_spec) enforces ranges and names the field", "[specs]") {
     g.health.interval_ms = 3600001;
     fails_with(g, "intervalMs");
     g.health.interval_ms = 100;
+    g.health.timeout_ms = 99;  // the timeout must stay below the interval
     CHECK(check(g).empty());
     g.health.interval_ms = 3600000;
     CHECK(check(g).empty());
@@ -84,6 +85,8 @@ TEST_CASE("check(group_spec) enforces ranges and names the field", "[specs]") {
     fails_with(g, "timeoutMs");
     g.health.timeout_ms = 10;
     CHECK(check(g).empty());
+    g.health.timeout_ms = g.health.interval_ms;
+    fails_with(g, "timeoutMs");
   }
   SECTION("unhealthy_after / healthy_after") {
     g.health.unhealthy_after = 0;
