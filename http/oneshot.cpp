@@ -1,28 +1,28 @@
 #include "http/oneshot.hpp"
 
-#include "http/framing.hpp"
-#include "http/io_deadline.hpp"
-#include "http/message_head.hpp"
+#include "http/answer_reader.hpp"
+#include "http/resolve.hpp"
 #include "http/upstream.hpp"
 
-#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/verb.hpp>
 
-#include <algorithm>
+#include <memory>
+#include <optional>
 
 namespace sg::http {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
 
 namespace {
-
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
-constexpr size_t max_head_bytes = 16 * 1024;  // HAProxy's check buffer is one 16 KiB buffer
-constexpr int max_interim = 10;               // 1xx answers skipped before the final one
 
 std::string request_bytes(const url_parts& u, const oneshot_request& in) {
   std::string out;
@@ -42,152 +42,205 @@ std::string request_bytes(const url_parts& u, const oneshot_request& in) {
   return out;
 }
 
-template <class Stream>
-struct exchange_io {
-  Stream& s;
-  plain_stream& tcp;
-  io_deadline& dl;
-  std::chrono::steady_clock::time_point deadline;
-  std::string buf;  // what was read and not consumed yet
-  bool eof = false;
+// One exchange's state, kept alive by the handlers that hold it. Every handler runs on the
+// connection's executor; a timed-out exchange cancels the socket, and the aborted operation's
+// handler reports the timeout with the step it was in.
+class oneshot_conn : public std::enable_shared_from_this<oneshot_conn> {
+ public:
+  oneshot_conn(const asio::any_io_executor& ex, const url_parts& url, const oneshot_request& req,
+               asio::ssl::context* tls, std::function<void(oneshot_result)> done)
+      : sock_(ex),
+        timer_(ex),
+        url_(url),
+        tls_ctx_(tls),
+        timeout_(req.timeout),
+        connect_only_(req.connect_only),
+        request_(req.connect_only ? std::string{} : request_bytes(url, req)),
+        reader_(req.keep_body, req.method == bhttp::verb::head),
+        done_(std::move(done)) {}
 
-  // Reads more into `buf` (at most `room` bytes); the error, or eof noted.
-  asio::awaitable<boost::system::error_code> read_more(size_t room) {
-    size_t have = buf.size();
-    buf.resize(have + room);
-    dl.arm_until(tcp, deadline);
-    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf.data() + have, room), tuple_awaitable);
-    buf.resize(have + n);
-    if (dl.take_timeout()) co_return boost::system::error_code(asio::error::timed_out);
-    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
-      eof = true;
-      co_return boost::system::error_code{};
+  void start() {
+    timer_.expires_after(timeout_);
+    timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec) self->on_deadline();
+    });
+    error_code ec;
+    auto addr = asio::ip::make_address(url_.host, ec);
+    is_ip_ = !ec;
+    if (is_ip_) {
+      step_ = "connecting";
+      sock_.async_connect(tcp::endpoint(addr, url_.port),
+                          [self = shared_from_this()](error_code ec) { self->on_connect(ec); });
+      return;
     }
-    co_return ec;
+    step_ = "resolving";
+    resolver_.emplace(sock_.get_executor());
+    resolve_timer_.emplace(sock_.get_executor(), timer_.expiry());
+    async_resolve_within(*resolver_, *resolve_timer_, url_.host, std::to_string(url_.port),
+                         [self = shared_from_this()](error_code ec, resolve_results r) {
+                           self->on_resolve(ec, std::move(r));
+                         });
   }
+
+ private:
+  void on_deadline() {
+    if (finished_) return;
+    timed_out_ = true;
+    error_code ignored;
+    sock_.cancel(ignored);  // the pending operation ends with operation_aborted
+  }
+
+  void on_resolve(error_code ec, resolve_results r) {
+    if (finished_) return;
+    if (ec) {
+      bool t = timed_out_ || ec == asio::error::timed_out;
+      return fail("cannot resolve " + url_.host + ": " + (t ? std::string("timed out") : ec.message()),
+                  t);
+    }
+    step_ = "connecting";
+    asio::async_connect(sock_, r, [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
+      self->on_connect(ec);
+    });
+  }
+
+  void on_connect(error_code ec) {
+    if (finished_) return;
+    if (ec) {
+      if (timed_out_) return fail("connect timed out", true);
+      return fail("connect to " + host_header(url_) + " failed: " + ec.message(), false);
+    }
+    if (connect_only_) return finish();
+    if (!url_.tls) return send();
+    if (!tls_ctx_) return fail("https node but TLS is not configured", false);
+    tls_.emplace(sock_, *tls_ctx_);
+    if (!set_tls_peer(tls_->native_handle(), url_.host, is_ip_))
+      return fail("cannot set TLS host name " + url_.host, false);
+    step_ = "in the TLS handshake";
+    tls_->async_handshake(asio::ssl::stream_base::client,
+                          [self = shared_from_this()](error_code ec) {
+                            if (self->finished_) return;
+                            if (ec && !self->timed_out_)
+                              return self->fail("TLS handshake with " + host_header(self->url_) +
+                                                    " failed: " + ec.message(),
+                                                false);
+                            if (ec) return self->fail_io(ec);
+                            self->send();
+                          });
+  }
+
+  void send() {
+    step_ = "sending the request";
+    auto on_sent = [self = shared_from_this()](error_code ec, size_t) {
+      if (self->finished_) return;
+      if (ec) return self->fail_io(ec);
+      self->step_ = "waiting for the answer";
+      self->read();
+    };
+    if (tls_)
+      asio::async_write(*tls_, asio::buffer(request_), std::move(on_sent));
+    else
+      asio::async_write(sock_, asio::buffer(request_), std::move(on_sent));
+  }
+
+  void read() {
+    size_t room = 0;
+    char* at = reader_.prepare(room);
+    auto on_read = [self = shared_from_this()](error_code ec, size_t n) {
+      if (self->finished_) return;
+      auto st = self->reader_.commit(n);
+      if (st == answer_reader::state::need_more && ec) {
+        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+          st = self->reader_.eof();
+        else
+          return self->fail_io(ec);
+      }
+      if (self->reader_.in_body()) self->step_ = "reading the body";
+      if (st == answer_reader::state::need_more) return self->read();
+      if (st == answer_reader::state::failed) return self->fail(self->reader_.error(), false);
+      self->finish();
+    };
+    if (tls_)
+      tls_->async_read_some(asio::buffer(at, room), std::move(on_read));
+    else
+      sock_.async_read_some(asio::buffer(at, room), std::move(on_read));
+  }
+
+  // An I/O error after connecting: the deadline's, or the connection's.
+  void fail_io(error_code ec) {
+    if (timed_out_) {
+      // A body cut off by the deadline still leaves the status answered.
+      return fail(std::string("timed out ") + step_, true);
+    }
+    fail(std::string(reader_.status() ? "reading the body failed: " : "no HTTP answer: ") +
+             ec.message(),
+         false);
+  }
+
+  void fail(std::string why, bool timed_out) {
+    oneshot_result r;
+    r.status = reader_.status();
+    r.body = reader_.body();
+    r.error = std::move(why);
+    r.timed_out = timed_out;
+    complete(std::move(r));
+  }
+
+  void finish() {
+    oneshot_result r;
+    r.status = reader_.status();
+    r.body = reader_.body();
+    complete(std::move(r));
+  }
+
+  void complete(oneshot_result r) {
+    finished_ = true;
+    timer_.cancel();
+    if (resolve_timer_) resolve_timer_->cancel();
+    // Closed with a reset, as HAProxy closes its checks: the answer is in (or given up on), and
+    // neither side keeps a one-shot connection in TIME_WAIT or FIN states.
+    error_code ignored;
+    if (sock_.is_open()) {
+      sock_.set_option(asio::socket_base::linger(true, 0), ignored);
+      sock_.close(ignored);
+    }
+    auto done = std::move(done_);
+    done(std::move(r));
+  }
+
+  tcp::socket sock_;
+  asio::steady_timer timer_;
+  std::optional<tcp::resolver> resolver_;
+  std::optional<asio::steady_timer> resolve_timer_;
+  std::optional<asio::ssl::stream<tcp::socket&>> tls_;
+  url_parts url_;
+  asio::ssl::context* tls_ctx_;
+  std::chrono::milliseconds timeout_;
+  bool connect_only_;
+  bool is_ip_ = false;
+  bool finished_ = false;
+  bool timed_out_ = false;
+  const char* step_ = "connecting";
+  std::string request_;
+  answer_reader reader_;
+  std::function<void(oneshot_result)> done_;
 };
-
-void failed(oneshot_result& r, const boost::system::error_code& ec, const char* while_doing) {
-  r.timed_out = ec == asio::error::timed_out;
-  r.error = r.timed_out ? std::string("timed out ") + while_doing
-                        : std::string("no HTTP answer: ") + ec.message();
-}
-
-template <class Stream>
-asio::awaitable<oneshot_result> exchange(Stream& s, plain_stream& tcp, const url_parts& u,
-                                         const oneshot_request& in,
-                                         std::chrono::steady_clock::time_point deadline) {
-  oneshot_result r;
-  auto dl = io_deadline::start(tcp.get_executor());
-  struct closer {
-    io_deadline& d;
-    ~closer() { d.close(); }
-  } close_dl{*dl};
-  exchange_io<Stream> io{s, tcp, *dl, deadline, {}};
-
-  auto out = request_bytes(u, in);
-  dl->arm_until(tcp, deadline);
-  auto [wec, wn] = co_await asio::async_write(s, asio::buffer(out), tuple_awaitable);
-  if (dl->take_timeout()) wec = asio::error::timed_out;
-  if (wec) {
-    failed(r, wec, "sending the request");
-    if (!r.timed_out) r.error = "sending the request failed: " + wec.message();
-    co_return r;
-  }
-
-  // The head, skipping interim (1xx) answers: RFC 9110 §15.2, a client waits for the final one.
-  message_head h;
-  size_t budget = max_head_bytes;
-  for (int interim = 0;;) {
-    auto hr = parse_response_head(io.buf, h, budget);
-    if (hr == head_result::need_more) {
-      if (io.eof) {
-        r.error = io.buf.empty() ? "no HTTP answer: the node closed the connection"
-                                 : "no HTTP answer: the node closed within the header";
-        co_return r;
-      }
-      if (auto ec = co_await io.read_more(std::min<size_t>(4096, budget + 1 - io.buf.size()))) {
-        failed(r, ec, "waiting for the answer");
-        co_return r;
-      }
-      continue;
-    }
-    if (hr == head_result::too_large) {
-      r.error = "the answer's header is larger than 16 KiB";
-      co_return r;
-    }
-    if (hr == head_result::invalid) {
-      r.error = std::string("malformed HTTP answer: ") + h.error;
-      co_return r;
-    }
-    if (h.status >= 200 || h.status == 101) break;
-    if (++interim > max_interim) {
-      r.error = "more than " + std::to_string(max_interim) + " interim answers";
-      co_return r;
-    }
-    budget -= h.header_bytes;
-    io.buf.erase(0, h.header_bytes);
-  }
-  framing f;
-  if (auto err = response_framing(h, in.method == bhttp::verb::head, f)) {
-    r.error = std::string("malformed HTTP answer: ") + err;
-    co_return r;
-  }
-  r.status = static_cast<int>(h.status);
-  io.buf.erase(0, h.header_bytes);
-  if (in.keep_body == 0 || f.kind == body_kind::none) co_return r;
-
-  // The body up to keep_body bytes; a short or cut-off body still leaves the status answered.
-  chunked_reader chunks;
-  uint64_t left = f.kind == body_kind::length ? f.length : UINT64_MAX;
-  for (;;) {
-    if (f.kind == body_kind::chunked) {
-      chunks.feed(io.buf, [&](std::string_view d) {
-        r.body.append(d.substr(0, in.keep_body - std::min(in.keep_body, r.body.size())));
-      });
-      io.buf.clear();
-      if (chunks.done() || chunks.error()) break;
-    } else {
-      auto take = static_cast<size_t>(std::min<uint64_t>(left, io.buf.size()));
-      r.body.append(io.buf, 0, std::min(take, in.keep_body - r.body.size()));
-      left -= take;
-      io.buf.clear();
-      if (left == 0) break;
-    }
-    if (r.body.size() >= in.keep_body || io.eof) break;
-    if (auto ec = co_await io.read_more(std::min<size_t>(4096, in.keep_body - r.body.size() + 64))) {
-      if (ec == asio::error::timed_out) r.error = "timed out reading the body";
-      break;
-    }
-  }
-  co_return r;
-}
 
 }  // namespace
 
-asio::awaitable<oneshot_result> send_oneshot(const url_parts& url, const oneshot_request& req,
-                                             asio::ssl::context* tls) {
-  auto deadline = std::chrono::steady_clock::now() + req.timeout;
-  oneshot_result r;
-  auto c = co_await connect_upstream(url, req.timeout, tls);
-  if (!c.conn) {
-    r.timed_out = c.timed_out;
-    r.error = c.timed_out ? "connect timed out" : c.error;
-    co_return r;
-  }
-  auto& conn = *c.conn;
-  co_return co_await std::visit(
-      [&](auto& s) { return exchange(raw(s), conn.tcp(), url, req, deadline); }, conn.stream);
+void start_oneshot(const asio::any_io_executor& ex, const url_parts& url, const oneshot_request& req,
+                   asio::ssl::context* tls, std::function<void(oneshot_result)> done) {
+  std::make_shared<oneshot_conn>(ex, url, req, tls, std::move(done))->start();
 }
 
-asio::awaitable<std::string> connect_once(const url_parts& url, std::chrono::milliseconds timeout,
-                                          bool& timed_out) {
-  auto plain = url;
-  plain.tls = false;  // a tcp check opens the port, nothing more
-  auto c = co_await connect_upstream(plain, timeout, nullptr);
-  timed_out = c.timed_out;
-  if (c.conn) co_return std::string{};
-  co_return c.timed_out ? std::string("connect timed out") : c.error;
+asio::awaitable<oneshot_result> send_oneshot(const url_parts& url, const oneshot_request& req,
+                                             asio::ssl::context* tls) {
+  auto ex = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(oneshot_result)>(
+      [&](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        start_oneshot(ex, url, req, tls, [h](oneshot_result r) { std::move(*h)(std::move(r)); });
+      },
+      asio::use_awaitable);
 }
 
 }  // namespace sg::http

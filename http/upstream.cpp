@@ -1,5 +1,7 @@
 #include "http/upstream.hpp"
 
+#include "http/resolve.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -23,39 +25,6 @@ namespace {
 constexpr size_t max_idle_per_node = 64;
 constexpr auto max_idle_age = std::chrono::seconds(60);
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
-
-using resolve_results = tcp::resolver::results_type;
-
-// getaddrinfo cannot be cancelled (asio runs it on its resolver thread), so a timer races it and
-// whichever completes first answers; the loser finds the handler gone and does nothing. A DNS
-// server that never answers costs the caller its deadline, no more. Both completions run on the
-// caller's io_context thread, so the handler slot needs no lock. The caller's frame (and with it
-// the timer) may be gone as soon as the handler runs: everything else happens before.
-template <class Token>
-auto async_resolve_within(tcp::resolver& resolver, asio::steady_timer& timer, std::string host,
-                          std::string port, Token&& token) {
-  return asio::async_initiate<Token, void(boost::system::error_code, resolve_results)>(
-      [&resolver, &timer](auto handler, std::string host, std::string port) {
-        using handler_t = decltype(handler);
-        auto slot = std::make_shared<std::optional<handler_t>>(std::move(handler));
-        auto take = [slot] {
-          auto h = std::move(**slot);
-          slot->reset();
-          return h;
-        };
-        resolver.async_resolve(
-            host, port, [slot, take, &timer](boost::system::error_code ec, resolve_results r) {
-              if (!*slot) return;
-              timer.cancel();
-              take()(ec, std::move(r));
-            });
-        timer.async_wait([slot, take](boost::system::error_code ec) {
-          if (ec || !*slot) return;
-          take()(asio::error::timed_out, resolve_results{});
-        });
-      },
-      token, std::move(host), std::move(port));
-}
 
 // True when the peer has not closed the connection and sent nothing unexpected.
 bool still_open(upstream_conn& c) {
@@ -83,6 +52,12 @@ std::string make_client_tls(const std::string& ca_file, std::shared_ptr<asio::ss
   ctx->set_verify_mode(asio::ssl::verify_peer);
   out = std::move(ctx);
   return {};
+}
+
+bool set_tls_peer(SSL* ssl, const std::string& host, bool is_ip) {
+  return !is_ip ? SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 &&
+                      SSL_set1_host(ssl, host.c_str()) == 1
+                : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) == 1;
 }
 
 asio::awaitable<connect_result> connect_upstream(const url_parts& base,
@@ -132,11 +107,7 @@ asio::awaitable<connect_result> connect_upstream(const url_parts& base,
   tls_stream ts{std::move(stream), *tls};
   // Verify the certificate names this node: an IP literal must be in its IP SANs (and is not
   // sent as SNI), a host name must match and goes out as SNI.
-  auto* ssl = ts.native_handle();
-  bool set = !is_ip ? SSL_set_tlsext_host_name(ssl, base.host.c_str()) == 1 &&
-                          SSL_set1_host(ssl, base.host.c_str()) == 1
-                    : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), base.host.c_str()) == 1;
-  if (!set) {
+  if (!set_tls_peer(ts.native_handle(), base.host, is_ip)) {
     out.error = "cannot set TLS host name " + base.host;
     co_return out;
   }

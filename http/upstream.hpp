@@ -39,6 +39,11 @@ inline tls_stream& raw(tls_stream& s) { return s; }
 std::string make_client_tls(const std::string& ca_file,
                             std::shared_ptr<boost::asio::ssl::context>& out);
 
+// Makes a TLS handshake check that the node's certificate names `host` (an IP literal must be in
+// its IP SANs and is not sent as SNI; a host name must match and goes out as SNI). False when
+// OpenSSL refused the name.
+bool set_tls_peer(SSL* ssl, const std::string& host, bool is_ip);
+
 struct connect_result {
   std::unique_ptr<upstream_conn> conn;
   std::string error;  // why connecting failed
