@@ -101,16 +101,17 @@ bool same_check(const check_target& a, const check_target& b) {
          x.expect_status == y.expect_status && x.expect_body == y.expect_body;
 }
 
-// Starts a check after `delay`; a check already on its way is superseded (its result ignored).
+// Starts the prober's checks after `delay` (then every interval); the schedule before it is
+// cancelled, and its results still on their way are ignored.
 void start_probe(caf::stateful_actor<node_state>* self, milliseconds delay = milliseconds(0)) {
   auto& st = self->state;
   if (!st.args->probes) return;
-  st.probe_pending = true;
-  st.check_due = st.args->clock->steady() + delay;
+  st.checks->store(true);
+  st.checks = std::make_shared<std::atomic<bool>>(false);
   auto seq = ++st.probe_seq;
   auto me = caf::actor_cast<caf::actor>(self);
   st.args->probes->probe(
-      probe_request{st.target, delay, st.gone},
+      probe_request{st.target, delay, static_cast<uint32_t>(st.rng()), st.checks},
       [me, seq](probe_result r) { caf::anon_send(me, probed_atom::value, seq, std::move(r)); });
 }
 
@@ -132,17 +133,6 @@ void track_unhealthy(caf::stateful_actor<node_state>* self) {
   st.reap_asked = true;
   self->send(st.args->group, reap_atom::value, st.args->spec, static_cast<int64_t>(for_ms),
              detail_of(st.health.last_check));
-}
-
-// Next check interval +- 10 % jitter after the start of the last one (so thousands of nodes do
-// not probe in lockstep, and a slow answer does not stretch the interval).
-void schedule_probe(caf::stateful_actor<node_state>* self) {
-  auto& st = self->state;
-  auto interval = st.args->health.interval_ms;
-  std::uniform_int_distribution<int> jitter(-interval / 10, interval / 10);
-  auto since = std::chrono::duration_cast<milliseconds>(st.args->clock->steady() - st.check_due);
-  auto wait = milliseconds(interval + jitter(st.rng)) - since;
-  start_probe(self, std::max(wait, milliseconds(0)));
 }
 
 }  // namespace
@@ -180,17 +170,18 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
         auto ch = s.machine->set_admin(s.args->spec.admin);
         on_change(self, ch);
         report(self, true);  // the group answers an update once the node has taken it
-        if (target_changed)
+        if (target_changed) {
           start_probe(self);  // check the new target now
-        else if (interval_changed && s.probe_pending) {
-          s.check_due = s.args->clock->steady();
-          schedule_probe(self);  // the check waiting on the old interval is superseded
+        } else if (interval_changed) {
+          // The next check on the new interval, counted from the start of the last one.
+          auto since =
+              std::chrono::duration_cast<milliseconds>(s.args->clock->steady() - s.last_started);
+          start_probe(self, next_check_delay(s.args->health.interval_ms, s.rng, since));
         }
       },
       [=](probed_atom, uint64_t seq, probe_result& r) {
         auto& s = self->state;
         if (seq != s.probe_seq) return;  // a stale answer from before a restart of the timer
-        s.probe_pending = false;
         bool first = s.health.last_check.at_ms == 0 && !s.args->start_healthy;
         auto ch = s.machine->observe(r.outcome);
         auto& rt = *s.args->runtime;
@@ -205,7 +196,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
         on_change(self, ch, first);
         report(self, first);
         track_unhealthy(self);
-        schedule_probe(self);
+        s.last_started = s.args->clock->steady() - std::chrono::microseconds(r.latency_us);
       },
       [=](passive_atom, probe_outcome outcome) {
         auto& s = self->state;

@@ -38,17 +38,18 @@ struct node_state {
   node_health health;
   std::optional<node_status> sent_status;  // what the group actor was last told
   uint64_t probe_seq = 0;  // a result of an older check (before a settings change) is ignored
-  bool probe_pending = false;
+
   std::shared_ptr<const check_target> target;  // rebuilt when the spec or the settings change
   // Since when the checks have said unhealthy (draining aside), for deregisterAfterMs.
   std::optional<std::chrono::steady_clock::time_point> unhealthy_since;
   bool reap_asked = false;  // the group was asked to remove this node
-  std::chrono::steady_clock::time_point check_due{};  // when the current check was to start
+  // When the last check started (its result's arrival less its latency), for a new interval.
+  std::chrono::steady_clock::time_point last_started{};
   bool drained_announced = false;
   std::minstd_rand rng;
-  // Tells the prober to drop a check still waiting for its interval once this node is gone.
-  std::shared_ptr<std::atomic<bool>> gone = std::make_shared<std::atomic<bool>>(false);
-  ~node_state() { gone->store(true); }
+  // Ends the prober's schedule of checks: set when new settings supersede it or the node goes.
+  std::shared_ptr<std::atomic<bool>> checks = std::make_shared<std::atomic<bool>>(false);
+  ~node_state() { checks->store(true); }
   static inline const char* name = "sg.node";
 };
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 
 namespace sg {
@@ -34,19 +35,29 @@ struct check_target {
 
 struct probe_request {
   std::shared_ptr<const check_target> target;
-  std::chrono::milliseconds delay{0};  // wait this long before checking (the probe interval)
-  // Set when the node actor is gone: a check still waiting for its delay is dropped.
+  std::chrono::milliseconds delay{0};  // before the first check
+  uint32_t jitter_seed = 1;            // for the ± 10 % jitter of the intervals after it
+  // Set when these checks are superseded (new settings) or the node actor is gone: no further
+  // check starts, and a result that arrives after is dropped.
   std::shared_ptr<const std::atomic<bool>> cancelled;
 };
 
 class prober {
  public:
   virtual ~prober() = default;
-  // Checks `req.target` after `req.delay`; calls `done` exactly once (unless cancelled first), from
-  // any thread, within delay + timeout (plus scheduling slack). Must not block. The delay runs on
-  // the prober's own timers, so 10,000 nodes' intervals cost no actor messages.
+  // Checks `req.target` after `req.delay`, then again every interval (± 10 % jitter, counted from
+  // the start of the previous check, so a slow answer does not stretch it) until cancelled. Calls
+  // `done` with each result, from any thread but never concurrently, within the check's timeout
+  // (plus scheduling slack). Must not block. The schedule runs on the prober's own timers: a
+  // check costs the node actor one message, its result.
   virtual void probe(probe_request req, std::function<void(probe_result)> done) = 0;
 };
+
+// The wait before the next check: `interval_ms` ± 10 % after the start of the previous one,
+// `since_start` ago; never negative. The jitter spreads thousands of nodes registered together
+// over the interval instead of checking them in lockstep.
+std::chrono::milliseconds next_check_delay(int32_t interval_ms, std::minstd_rand& rng,
+                                           std::chrono::milliseconds since_start);
 
 using prober_ptr = std::shared_ptr<prober>;
 

@@ -9,7 +9,6 @@
 
 #include <caf/all.hpp>
 
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -29,15 +28,22 @@ struct vt_config : caf::actor_system_config {
   }
 };
 
-// Checks the actor asked for, answered only when the test says so.
+// The schedules of checks the actor asked for; results are delivered when the test says so.
 struct scripted_prober : prober {
-  struct pending {
+  struct schedule {
     probe_request req;
     std::function<void(probe_result)> done;
+    bool cancelled() const { return req.cancelled->load(); }
   };
-  std::deque<pending> asked;
+  std::vector<schedule> asked;
   void probe(probe_request req, std::function<void(probe_result)> done) override {
     asked.push_back({std::move(req), std::move(done)});
+  }
+  // The schedule that is still running (the actor cancels the ones it replaces).
+  schedule* running() {
+    for (auto i = asked.rbegin(); i != asked.rend(); ++i)
+      if (!i->cancelled()) return &*i;
+    return nullptr;
   }
 };
 
@@ -116,16 +122,14 @@ struct fixture {
     unix_now += d.count();
   }
 
-  // Answers the oldest check the actor asked for after waiting out its delay (and `took` more
-  // for the check itself), then runs what that caused.
-  probe_request complete(probe_result r, milliseconds took = 0ms) {
-    REQUIRE(!probes->asked.empty());
-    auto p = std::move(probes->asked.front());
-    probes->asked.pop_front();
-    pass(p.req.delay + took);
-    p.done(std::move(r));
+  // The running schedule's next result, `after` from the previous one (its interval), then
+  // runs what that caused.
+  void complete(probe_result r, milliseconds after = 1000ms) {
+    auto* s = probes->running();
+    REQUIRE(s);
+    pass(after);
+    s->done(std::move(r));
     sched.run();
-    return p.req;
   }
 
   node_health health_now() const { return runtime->health(); }
@@ -141,6 +145,7 @@ TEST_CASE_METHOD(fixture, "node actor: the first check runs at once and its answ
   CHECK(probes->asked.front().req.target->url == "http://127.0.0.1:9000/health");
   CHECK(log->reports.empty());  // nothing is said before the node has answered
   complete(answer(probe_outcome::pass), 7ms);
+  CHECK(probes->asked.size() == 1);  // one schedule: the prober repeats the checks itself
   REQUIRE(log->reports.size() == 1);
   CHECK(log->reports[0].status == node_status::healthy);
   auto h = health_now();
@@ -159,28 +164,24 @@ TEST_CASE_METHOD(fixture, "node actor: a group path replaces the healthUrl on th
   CHECK(probes->asked.front().req.target->parts->path == "/api/ready?deep=1");
 }
 
-TEST_CASE_METHOD(fixture, "node actor: checks follow the interval with 10% jitter from each start",
-                 "[node_actor]") {
-  start();
-  complete(answer(probe_outcome::pass));
-  std::vector<milliseconds> delays;
-  for (int i = 0; i < 50; ++i) {
-    REQUIRE(probes->asked.size() == 1);
-    delays.push_back(probes->asked.front().req.delay);
-    complete(answer(probe_outcome::pass), 30ms);  // each check takes 30 ms
-  }
-  // The delay counts from the start of the previous check: its 30 ms are taken off.
+TEST_CASE("next_check_delay: the interval +- 10 % from the start of the last check",
+          "[node_actor]") {
+  std::minstd_rand rng(42);
   bool varied = false;
-  CHECK(delays[0] >= 900ms);  // the first check took no time
-  CHECK(delays[0] <= 1100ms);
-  for (size_t i = 1; i < delays.size(); ++i) {
-    CHECK(delays[i] >= 900ms - 30ms);
-    CHECK(delays[i] <= 1100ms - 30ms);
-    varied = varied || delays[i] != delays[1];
+  auto first = next_check_delay(1000, rng, 0ms);
+  for (int i = 0; i < 200; ++i) {
+    auto d = next_check_delay(1000, rng, 0ms);
+    CHECK(d >= 900ms);
+    CHECK(d <= 1100ms);
+    varied = varied || d != first;
+    // A check that took 30 ms shortens the wait by as much: the interval does not stretch.
+    auto e = next_check_delay(1000, rng, 30ms);
+    CHECK(e >= 870ms);
+    CHECK(e <= 1070ms);
   }
   CHECK(varied);
-  // Only the first answer changed the status: later passes send the group nothing.
-  CHECK(log->reports.size() == 1);
+  CHECK(next_check_delay(1000, rng, 5000ms) == 0ms);  // overdue: at once, never negative
+  CHECK(next_check_delay(100, rng, 0ms) >= 90ms);
 }
 
 TEST_CASE_METHOD(fixture, "node actor: failures degrade, then take the node out, passes return it",
@@ -237,9 +238,9 @@ TEST_CASE_METHOD(fixture, "node actor: a node that recovers starts its deregistr
   complete(answer(probe_outcome::pass));  // back before the 3 s ran out
   for (int i = 0; i < 3; ++i) complete(answer(probe_outcome::fail, 500));
   auto since = now;
-  while (now - since < 2500ms) complete(answer(probe_outcome::fail, 500));
+  while (now - since < 2500ms) complete(answer(probe_outcome::fail, 500), 500ms);
   CHECK(log->reaps.empty());  // 2.5 s into the second spell: not yet
-  while (now - since < 3000ms) complete(answer(probe_outcome::fail, 500));
+  while (now - since < 3000ms) complete(answer(probe_outcome::fail, 500), 500ms);
   CHECK(log->reaps.size() == 1);
 }
 
@@ -254,21 +255,22 @@ TEST_CASE_METHOD(fixture, "node actor: without deregisterAfterMs an unhealthy no
 TEST_CASE_METHOD(fixture, "node actor: new settings reschedule; a new target is checked at once",
                  "[node_actor]") {
   start();
-  complete(answer(probe_outcome::pass));
-  REQUIRE(probes->asked.size() == 1);  // waiting on the 1 s interval
+  complete(answer(probe_outcome::pass), 0ms);
+  REQUIRE(probes->asked.size() == 1);
+  pass(300ms);
 
-  // A new interval: the waiting check is superseded by one on the new interval.
+  // A new interval: the schedule is replaced by one whose first check is due on the new
+  // interval, counted from the start of the last check (300 ms ago).
   auto h2 = health;
   h2.interval_ms = 10000;
-  h2.timeout_ms = 200;
   caf::anon_send(node, spec_atom::value, spec, h2);
   sched.run();
   REQUIRE(probes->asked.size() == 2);
-  CHECK(probes->asked.back().req.delay >= 9000ms);
-  // The superseded check's answer is ignored.
-  auto stale = std::move(probes->asked.front());
-  probes->asked.pop_front();
-  stale.done(answer(probe_outcome::fail, 500));
+  CHECK(probes->asked[0].cancelled());
+  CHECK(probes->asked[1].req.delay >= 9000ms - 300ms);
+  CHECK(probes->asked[1].req.delay <= 11000ms - 300ms);
+  // A result of the replaced schedule that was already on its way is ignored.
+  probes->asked[0].done(answer(probe_outcome::fail, 500));
   sched.run();
   CHECK(health_now().consecutive_failures == 0);
 
@@ -277,9 +279,16 @@ TEST_CASE_METHOD(fixture, "node actor: new settings reschedule; a new target is 
   h3.expect_body = "ready";
   caf::anon_send(node, spec_atom::value, spec, h3);
   sched.run();
-  REQUIRE(probes->asked.size() == 2);
-  CHECK(probes->asked.back().req.delay == 0ms);
-  CHECK(probes->asked.back().req.target->settings.expect_body == "ready");
+  REQUIRE(probes->asked.size() == 3);
+  CHECK(probes->asked[1].cancelled());
+  CHECK(probes->asked[2].req.delay == 0ms);
+  CHECK(probes->asked[2].req.target->settings.expect_body == "ready");
+  // Settings that change neither the target nor the interval leave the schedule alone.
+  auto h4 = h3;
+  h4.unhealthy_after = 5;
+  caf::anon_send(node, spec_atom::value, spec, h4);
+  sched.run();
+  CHECK(probes->asked.size() == 3);
 }
 
 TEST_CASE_METHOD(fixture, "node actor: a 418 drains the node until it answers 2xx again",
