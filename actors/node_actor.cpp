@@ -143,8 +143,9 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, node_actor_args 
   st.machine.emplace(args.health, healthy_now);
   st.machine->set_admin(args.spec.admin);
   args.runtime->draining.store(st.machine->status() == node_status::draining);
-  st.rng.seed(args.jitter_seed ? args.jitter_seed
-                                : static_cast<unsigned>(std::hash<std::string>{}(args.spec.node_id)));
+  st.rng.seed(args.jitter_seed
+                  ? args.jitter_seed
+                  : static_cast<unsigned>(std::hash<std::string>{}(args.spec.node_id)));
   st.target = make_target(args.spec, args.health);
   st.args = std::move(args);
   // A message nobody handles must never take a node down.

@@ -28,7 +28,7 @@ struct probe_result {
 // What a node's checks go to and how they are judged: built by the node actor when its spec or
 // its group's settings change, shared by every check until then (no per-check parsing).
 struct check_target {
-  std::string url;                // as configured (healthUrl, or baseUrl + path)
+  std::string url;                 // as configured (healthUrl, or baseUrl + path)
   std::optional<url_parts> parts;  // nullopt: `url` is not an absolute http(s) URL
   health_settings settings;        // type, timeout, expectations
 };

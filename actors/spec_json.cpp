@@ -53,7 +53,8 @@ std::string read_name(const rapidjson::Value& v, std::string_view field, std::st
 std::string read_status_ranges(const rapidjson::Value& v, std::vector<status_range>& out) {
   constexpr std::string_view field = "healthCheck.expectStatus";
   auto bad = [&] {
-    return field_error(field, "must be an array of 1 to 16 status codes (200) or ranges (\"200-399\")");
+    return field_error(field,
+                       "must be an array of 1 to 16 status codes (200) or ranges (\"200-399\")");
   };
   if (!v.IsArray() || v.Empty() || v.Size() > max_status_ranges) return bad();
   std::vector<status_range> rs;
@@ -106,9 +107,10 @@ std::string read_health(const rapidjson::Value& v, health_settings& h, uint32_t&
       err = read_int(m.value, "healthCheck.healthyAfter", 1, 100, h.healthy_after);
       set |= gf_healthy_after;
     } else if (k == "type") {
-      auto t = m.value.IsString() ? parse_check_type(std::string_view(
-                                        m.value.GetString(), m.value.GetStringLength()))
-                                  : std::nullopt;
+      auto t =
+          m.value.IsString()
+              ? parse_check_type(std::string_view(m.value.GetString(), m.value.GetStringLength()))
+              : std::nullopt;
       if (!t)
         err = field_error("healthCheck.type", "must be \"http\" or \"tcp\"");
       else
@@ -130,8 +132,7 @@ std::string read_health(const rapidjson::Value& v, health_settings& h, uint32_t&
         h.expect_body.assign(m.value.GetString(), m.value.GetStringLength());
       set |= gf_expect_body;
     } else if (k == "deregisterAfterMs") {
-      err = read_int(m.value, "healthCheck.deregisterAfterMs", 0, INT32_MAX,
-                     h.deregister_after_ms);
+      err = read_int(m.value, "healthCheck.deregisterAfterMs", 0, INT32_MAX, h.deregister_after_ms);
       set |= gf_deregister_after;
     } else {
       err = "unknown field 'healthCheck." + std::string(k) + "'";
@@ -343,8 +344,7 @@ void apply_group_fields(group_spec& dst, const group_spec& src, uint32_t set) {
   if (set & gf_deregister_after) dst.health.deregister_after_ms = src.health.deregister_after_ms;
   // A shorter interval left without a timeout takes half of it as the timeout, which must stay
   // below the interval; a timeout the request names is checked as given.
-  if ((set & gf_interval) && !(set & gf_timeout) &&
-      dst.health.timeout_ms >= dst.health.interval_ms)
+  if ((set & gf_interval) && !(set & gf_timeout) && dst.health.timeout_ms >= dst.health.interval_ms)
     dst.health.timeout_ms = std::max(10, dst.health.interval_ms / 2);
   if (set & gf_sticky_headers) dst.sticky_headers = src.sticky_headers;
   if (set & gf_retries) dst.retries = src.retries;

@@ -58,7 +58,9 @@ std::string make_node_id(std::string_view group, std::string_view name) {
   return buf;
 }
 
-const char* to_string(check_type t) { return t == check_type::tcp ? "tcp" : "http"; }
+const char* to_string(check_type t) {
+  return t == check_type::tcp ? "tcp" : "http";
+}
 
 std::optional<check_type> parse_check_type(std::string_view text) {
   if (text == "http") return check_type::http;
@@ -90,8 +92,8 @@ std::string check(const health_settings& h) {
   for (auto& r : h.expect_status)
     if (r.lo < 100 || r.hi > 599 || r.lo > r.hi)
       return "healthCheck.expectStatus ranges must lie within 100-599, low end first";
-  if (!h.path.empty() && (h.path[0] != '/' || h.path.size() > max_check_path ||
-                          !parse_url("http://h" + h.path)))
+  if (!h.path.empty() &&
+      (h.path[0] != '/' || h.path.size() > max_check_path || !parse_url("http://h" + h.path)))
     return "healthCheck.path must be \"\" or a path starting with '/' (at most 1024 characters, "
            "no spaces or control characters)";
   if (h.expect_body.size() > max_expect_body)

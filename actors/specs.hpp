@@ -105,8 +105,7 @@ typename Inspector::result_type inspect(Inspector& f, status_range& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, health_settings& x) {
   return f(caf::meta::type_name("health_settings"), x.interval_ms, x.timeout_ms, x.unhealthy_after,
-           x.healthy_after, x.type, x.path, x.expect_status, x.expect_body,
-           x.deregister_after_ms);
+           x.healthy_after, x.type, x.path, x.expect_status, x.expect_body, x.deregister_after_ms);
 }
 
 template <class Inspector>

@@ -46,10 +46,8 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self, std::s
       // Mutual: we answer the peer's challenge (proving we hold the secret too, so a controller
       // never replicates into an impostor) and hand it ours.
       // A controller of version 1 says hello without a protocol version.
-      [=](hello_atom, const std::string& from,
-          const std::string&) -> caf::result<std::string, std::string, std::string> {
-        return wrong_version(from, 1);
-      },
+      [=](hello_atom, const std::string& from, const std::string&)
+          -> caf::result<std::string, std::string, std::string> { return wrong_version(from, 1); },
       [=](hello_atom, const std::string& from, const std::string& challenge,
           uint32_t version) -> caf::result<std::string, std::string, std::string> {
         auto n = sender_node(self);

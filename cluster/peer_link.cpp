@@ -36,8 +36,7 @@ void admitted(self_ptr self, caf::actor gate, const std::string& remote_id) {
 // theirs; either side refuses a peer that cannot.
 void authenticate(self_ptr self, caf::actor gate) {
   auto challenge = random_nonce();
-  self->request(gate, 2s, hello_atom::value, self->state.my_id, challenge,
-                cluster_protocol_version)
+  self->request(gate, 2s, hello_atom::value, self->state.my_id, challenge, cluster_protocol_version)
       .then(
           [=](const std::string& nonce, const std::string& remote_id, const std::string& proof) {
             auto& s = self->state;

@@ -51,7 +51,8 @@ answer_reader::state answer_reader::parse() {
       return state_;
     }
     if (hr == head_result::too_large) return fail("the answer's header is larger than 16 KiB");
-    if (hr == head_result::invalid) return fail(std::string("malformed HTTP answer: ") + head_.error);
+    if (hr == head_result::invalid)
+      return fail(std::string("malformed HTTP answer: ") + head_.error);
     size_t hb = head_.header_bytes;
     if (head_.status >= 200 || head_.status == 101) {
       if (auto err = response_framing(head_, head_request_, framing_))

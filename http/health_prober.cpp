@@ -67,8 +67,7 @@ void run_check(const std::shared_ptr<subscription>& s) {
   auto& t = *s->req.target;
   auto finished = [s](probe_result r) {
     auto now = std::chrono::steady_clock::now();
-    r.latency_us =
-        std::chrono::duration_cast<std::chrono::microseconds>(now - s->started).count();
+    r.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(now - s->started).count();
     r.latency_ms = static_cast<int32_t>(r.latency_us / 1000);
     if (!s->cancelled()) s->batch.add(s, std::move(r));
     auto since = std::chrono::duration_cast<std::chrono::milliseconds>(now - s->started);
@@ -128,8 +127,8 @@ void health_prober::probe(probe_request req, std::function<void(probe_result)> d
   asio::post(io, [&io, &batch = *batches_[i], req = std::move(req), tls = tls_,
                   done = std::move(done)]() mutable {
     auto delay = req.delay;
-    auto s = std::make_shared<subscription>(io, std::move(req), std::move(done), std::move(tls),
-                                            batch);
+    auto s =
+        std::make_shared<subscription>(io, std::move(req), std::move(done), std::move(tls), batch);
     schedule(s, delay);
   });
 }

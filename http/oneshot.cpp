@@ -35,7 +35,8 @@ std::string request_bytes(const url_parts& u, const oneshot_request& in) {
   bool with_body = !in.body.empty() || in.method == bhttp::verb::post ||
                    in.method == bhttp::verb::put || in.method == bhttp::verb::patch;
   if (with_body) {
-    if (!in.content_type.empty()) out.append("Content-Type: ").append(in.content_type).append("\r\n");
+    if (!in.content_type.empty())
+      out.append("Content-Type: ").append(in.content_type).append("\r\n");
     out.append("Content-Length: ").append(std::to_string(in.body.size())).append("\r\n");
   }
   out.append("\r\n").append(in.body);
@@ -94,8 +95,8 @@ class oneshot_conn : public std::enable_shared_from_this<oneshot_conn> {
     if (finished_) return;
     if (ec) {
       bool t = timed_out_ || ec == asio::error::timed_out;
-      return fail("cannot resolve " + url_.host + ": " + (t ? std::string("timed out") : ec.message()),
-                  t);
+      return fail(
+          "cannot resolve " + url_.host + ": " + (t ? std::string("timed out") : ec.message()), t);
     }
     step_ = "connecting";
     asio::async_connect(sock_, r, [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
@@ -116,16 +117,15 @@ class oneshot_conn : public std::enable_shared_from_this<oneshot_conn> {
     if (!set_tls_peer(tls_->native_handle(), url_.host, is_ip_))
       return fail("cannot set TLS host name " + url_.host, false);
     step_ = "in the TLS handshake";
-    tls_->async_handshake(asio::ssl::stream_base::client,
-                          [self = shared_from_this()](error_code ec) {
-                            if (self->finished_) return;
-                            if (ec && !self->timed_out_)
-                              return self->fail("TLS handshake with " + host_header(self->url_) +
-                                                    " failed: " + ec.message(),
-                                                false);
-                            if (ec) return self->fail_io(ec);
-                            self->send();
-                          });
+    tls_->async_handshake(asio::ssl::stream_base::client, [self =
+                                                               shared_from_this()](error_code ec) {
+      if (self->finished_) return;
+      if (ec && !self->timed_out_)
+        return self->fail(
+            "TLS handshake with " + host_header(self->url_) + " failed: " + ec.message(), false);
+      if (ec) return self->fail_io(ec);
+      self->send();
+    });
   }
 
   void send() {
@@ -227,8 +227,9 @@ class oneshot_conn : public std::enable_shared_from_this<oneshot_conn> {
 
 }  // namespace
 
-void start_oneshot(const asio::any_io_executor& ex, const url_parts& url, const oneshot_request& req,
-                   asio::ssl::context* tls, std::function<void(oneshot_result)> done) {
+void start_oneshot(const asio::any_io_executor& ex, const url_parts& url,
+                   const oneshot_request& req, asio::ssl::context* tls,
+                   std::function<void(oneshot_result)> done) {
   std::make_shared<oneshot_conn>(ex, url, req, tls, std::move(done))->start();
 }
 
@@ -238,7 +239,7 @@ asio::awaitable<oneshot_result> send_oneshot(const url_parts& url, const oneshot
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(oneshot_result)>(
       [&](auto handler) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        start_oneshot(ex, url, req, tls, [h](oneshot_result r) { std::move(*h)(std::move(r)); });
+        start_oneshot(ex, url, req, tls, [h](oneshot_result r) { std::move (*h)(std::move(r)); });
       },
       asio::use_awaitable);
 }

@@ -45,7 +45,8 @@ void start_oneshot(const boost::asio::any_io_executor& ex, const url_parts& url,
                    std::function<void(oneshot_result)> done);
 
 // The same for coroutines.
-boost::asio::awaitable<oneshot_result> send_oneshot(const url_parts& url, const oneshot_request& req,
+boost::asio::awaitable<oneshot_result> send_oneshot(const url_parts& url,
+                                                    const oneshot_request& req,
                                                     boost::asio::ssl::context* tls);
 
 }  // namespace sg::http

@@ -20,8 +20,9 @@ using resolve_results = boost::asio::ip::tcp::resolver::results_type;
 // caller's io_context thread, so the handler slot needs no lock. The caller's frame (and with it
 // the timer) may be gone as soon as the handler runs: everything else happens before.
 template <class Token>
-auto async_resolve_within(boost::asio::ip::tcp::resolver& resolver, boost::asio::steady_timer& timer, std::string host,
-                          std::string port, Token&& token) {
+auto async_resolve_within(boost::asio::ip::tcp::resolver& resolver,
+                          boost::asio::steady_timer& timer, std::string host, std::string port,
+                          Token&& token) {
   return boost::asio::async_initiate<Token, void(boost::system::error_code, resolve_results)>(
       [&resolver, &timer](auto handler, std::string host, std::string port) {
         using handler_t = decltype(handler);

@@ -32,8 +32,12 @@ struct upstream_conn {
 
 // The stream reads and writes go through: the bare socket for plain TCP (timeouts are
 // io_deadline's, not Beast's per-operation timer), the TLS stream as it is.
-inline boost::asio::ip::tcp::socket& raw(plain_stream& s) { return s.socket(); }
-inline tls_stream& raw(tls_stream& s) { return s; }
+inline boost::asio::ip::tcp::socket& raw(plain_stream& s) {
+  return s.socket();
+}
+inline tls_stream& raw(tls_stream& s) {
+  return s;
+}
 
 // The client TLS context for https nodes: system CAs, plus `ca_file` if not empty. "" or error.
 std::string make_client_tls(const std::string& ca_file,

@@ -73,8 +73,7 @@ TEST_CASE("health checks: a group path is checked on each node's baseUrl", "[hea
   const std::string g = "hc-path";
   put_group(sgd, g, group_body());
   // Its own healthUrl points at a port nobody listens on: unhealthy.
-  auto n = register_node(sgd, g, a,
-                         node_fields() + R"(,"healthUrl":"http://127.0.0.1:1/health")");
+  auto n = register_node(sgd, g, a, node_fields() + R"(,"healthUrl":"http://127.0.0.1:1/health")");
   REQUIRE(n.status == "unhealthy");
   // The group's path replaces it with baseUrl + path: the node's echo endpoint counts the checks.
   auto before = a.requests_served();
@@ -112,10 +111,10 @@ TEST_CASE("health checks: bad settings get a 400 naming the field", "[health][ch
   auto r = put(R"({"healthCheck":{"intervalMs":1000,"timeoutMs":1000}})");
   CHECK(r.status == 400);
   CHECK(r.body.find("must be below healthCheck.intervalMs") != std::string::npos);
-  for (auto bad : {R"({"healthCheck":{"type":"icmp"}})", R"({"healthCheck":{"path":"ready"}})",
-                   R"({"healthCheck":{"expectStatus":["2xx"]}})",
-                   R"({"healthCheck":{"expectStatus":[]}})",
-                   R"({"healthCheck":{"deregisterAfterMs":10}})"}) {
+  for (auto bad :
+       {R"({"healthCheck":{"type":"icmp"}})", R"({"healthCheck":{"path":"ready"}})",
+        R"({"healthCheck":{"expectStatus":["2xx"]}})", R"({"healthCheck":{"expectStatus":[]}})",
+        R"({"healthCheck":{"deregisterAfterMs":10}})"}) {
     INFO(bad);
     r = put(bad);
     CHECK(r.status == 400);
@@ -140,8 +139,8 @@ TEST_CASE("health checks: deregisterAfterMs removes a node unhealthy that long",
   std::atomic<int> seen{0};
   auto events = std::async(std::launch::async, [&] {
     return read_events(
-        sgd.admin_port(),
-        [&](auto& e) { return !of_node(e, na.id, "node.deregistered").empty(); }, 15s, &seen);
+        sgd.admin_port(), [&](auto& e) { return !of_node(e, na.id, "node.deregistered").empty(); },
+        15s, &seen);
   });
   a.set_health(500);
   REQUIRE(wait_status(sgd, g, na.id, "unhealthy"));

@@ -42,12 +42,13 @@ TEST_CASE("judge_http: expectBody must occur in what was read", "[check_verdict]
 TEST_CASE("body_excerpt: bounded, valid UTF-8, no control characters", "[check_verdict]") {
   CHECK(body_excerpt("ok\n") == "ok\n");
   CHECK(body_excerpt(std::string(500, 'a')).size() == body_excerpt_bytes);
-  CHECK(body_excerpt("a\x01" "b\x7f") == "a?b?");
-  CHECK(body_excerpt("\xc3(") == "?(");               // invalid continuation
+  CHECK(body_excerpt("a\x01"
+                     "b\x7f") == "a?b?");
+  CHECK(body_excerpt("\xc3(") == "?(");                             // invalid continuation
   CHECK(body_excerpt("\xc3\xa9t\xc3\xa9") == "\xc3\xa9t\xc3\xa9");  // été
-  CHECK(body_excerpt("\xed\xa0\x80") == "???");       // a surrogate is not UTF-8
-  CHECK(body_excerpt("\xe0\x80\xaf") == "???");       // overlong
-  CHECK(body_excerpt("\xf4\x90\x80\x80") == "????");  // above U+10FFFF
+  CHECK(body_excerpt("\xed\xa0\x80") == "???");                     // a surrogate is not UTF-8
+  CHECK(body_excerpt("\xe0\x80\xaf") == "???");                     // overlong
+  CHECK(body_excerpt("\xf4\x90\x80\x80") == "????");                // above U+10FFFF
   CHECK(body_excerpt("\xf0\x9f\x98\x80!") == "\xf0\x9f\x98\x80!");
   // A character is never cut: 3 bytes of a 4-byte one do not fit in 3.
   CHECK(body_excerpt("ab\xf0\x9f\x98\x80", 5) == "ab");

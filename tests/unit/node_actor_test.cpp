@@ -1,6 +1,7 @@
 // The node actor in virtual time: CAF's test_coordinator runs every message, a scripted prober
-// records each check the actor asks for (and answers it when the test says so), and the actor's
-// clock is the test's. Nothing sleeps and nothing depends on the machine's speed.
+// records the schedules of checks the actor starts (and delivers their results when the test says
+// so), and the actor's clock is the test's. Nothing sleeps and nothing depends on the machine's
+// speed.
 #include "actors/node_actor.hpp"
 
 #include "actors/messages.hpp"

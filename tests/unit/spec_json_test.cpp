@@ -285,10 +285,10 @@ TEST_CASE("read_group: the deeper health check fields", "[spec_json]") {
 
   CHECK(mentions(group_error(R"({"healthCheck": {"type": "udp"}})"), "healthCheck.type"));
   CHECK(mentions(group_error(R"({"healthCheck": {"path": 7}})"), "healthCheck.path"));
-  CHECK(mentions(group_error(R"({"healthCheck": {"expectBody": false}})"),
-                 "healthCheck.expectBody"));
-  for (auto bad : {R"([])", R"(200)", R"(["2xx"])", R"(["200-"])", R"(["399-300"])",
-                   R"([99])", R"([600])", R"(["200-600"])", R"([200.5])", R"([null])"})
+  CHECK(
+      mentions(group_error(R"({"healthCheck": {"expectBody": false}})"), "healthCheck.expectBody"));
+  for (auto bad : {R"([])", R"(200)", R"(["2xx"])", R"(["200-"])", R"(["399-300"])", R"([99])",
+                   R"([600])", R"(["200-600"])", R"([200.5])", R"([null])"})
     CHECK(mentions(group_error(std::string(R"({"healthCheck": {"expectStatus": )") + bad + "}}"),
                    "healthCheck.expectStatus"));
   CHECK(mentions(group_error(R"({"healthCheck": {"deregisterAfterMs": -1}})"),
@@ -338,8 +338,8 @@ TEST_CASE("apply_group_fields: a shorter interval without a timeout halves into 
   // A timeout the request names is taken as given, and check() refuses it.
   fields = {};
   set = 0;
-  REQUIRE(group_error(R"({"healthCheck": {"intervalMs": 1000, "timeoutMs": 2000}})", fields,
-                      set) == "");
+  REQUIRE(group_error(R"({"healthCheck": {"intervalMs": 1000, "timeoutMs": 2000}})", fields, set) ==
+          "");
   group_spec k;
   json::apply_group_fields(k, fields, set);
   CHECK(k.health.timeout_ms == 2000);
