@@ -2,6 +2,7 @@
 // check path on each node's baseUrl, tcp checks, the last answer's first bytes in the node's view,
 // validation, and deregisterAfterMs removing a node (a replicated delete with an event).
 #include "tests/integration/health_support.hpp"
+#include "tests/support/sgd_cluster.hpp"
 
 namespace {
 
@@ -162,4 +163,24 @@ TEST_CASE("health checks: deregisterAfterMs removes a node unhealthy that long",
   CHECK(list["nodes"].Size() == 1);
   a.set_health(200);
   CHECK(register_node(sgd, g, a).status == "healthy");
+}
+
+TEST_CASE("health checks: deregisterAfterMs is a replicated delete", "[health][checks][cluster]") {
+  sgd_cluster c(2);
+  c.start_all();
+  REQUIRE(wait_all_connected(c, 10s));
+  test_node_process a("hc-rep");
+  const std::string g = "hc-dereg-rep";
+  put_group(c[0], g, check_body(R"("deregisterAfterMs":1000)"));
+  auto n = register_node(c[0], g, a);
+  REQUIRE(n.status == "healthy");
+  REQUIRE(wait_until([&] { return get_node(c[1], g, n.id).status == "healthy"; }, 5s));
+  a.kill9();  // both controllers see it fail; whichever removes it first removes it for both
+  REQUIRE(wait_until([&] { return get_node(c[0], g, n.id).http == 404; }, 10s));
+  REQUIRE(wait_until([&] { return get_node(c[1], g, n.id).http == 404; }, 5s));
+  REQUIRE(wait_digests_equal(c, 5s));
+  // Deleted from the registry (the digests agree on it), not just from one controller's routing.
+  auto list = json(c[1].admin("GET", "/api/server-groups/" + g + "/nodes"));
+  REQUIRE(list.IsObject());
+  CHECK(list["nodes"].Size() == 0);
 }
