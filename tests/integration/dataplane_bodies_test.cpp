@@ -17,7 +17,7 @@ namespace {
 using namespace sg::test;
 
 // Generous checks: a busy machine moving 64 MiB must not make the node look sick.
-constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":2000})";
+constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":900})";
 constexpr std::uint64_t kBig = 64ull << 20;
 
 // The echo of an upload: REQUIREs 200 and that the node hashed exactly what was sent.

@@ -19,7 +19,7 @@ namespace {
 
 using namespace sg::test;
 
-constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":1000})";
+constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":900})";
 
 // REQUIREs a JSON error body {"error":{"code":...}} and returns the code.
 std::string error_code(const http_result& r) {

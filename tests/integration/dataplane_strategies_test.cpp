@@ -19,7 +19,7 @@ namespace {
 using namespace sg::test;
 
 // Health checks slow enough that they never flap under load (a flap would change the pool).
-constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":1000})";
+constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":900})";
 
 }  // namespace
 

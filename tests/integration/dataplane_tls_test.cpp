@@ -15,7 +15,7 @@ namespace {
 
 using namespace sg::test;
 
-constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":1000})";
+constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":900})";
 
 }  // namespace
 

@@ -115,7 +115,8 @@ void check_populated(const sgd_instance& sgd, const populated& p) {
   REQUIRE(alpha.IsObject());
   CHECK(std::string(alpha["strategy"].GetString()) == "weighted_round_robin");
   CHECK(to_text(alpha["healthCheck"]) ==
-        R"({"intervalMs":250,"timeoutMs":100,"unhealthyAfter":5,"healthyAfter":2})");
+        R"({"intervalMs":250,"timeoutMs":100,"unhealthyAfter":5,"healthyAfter":2,"type":"http",)"
+        R"("path":"","expectStatus":["200-299"],"expectBody":"","deregisterAfterMs":0})");
 }
 
 void append_bytes(const std::string& path, const std::string& bytes) {

@@ -29,7 +29,7 @@ namespace {
 using namespace sg::test;
 
 // Health checks slow enough that they never flap while the test runs.
-constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":1000})";
+constexpr const char* kSteadyHealth = R"("healthCheck":{"intervalMs":1000,"timeoutMs":900})";
 
 // ---- A small parser for the Prometheus text exposition format (0.0.4). ----
 struct sample {
