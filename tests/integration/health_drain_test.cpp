@@ -31,10 +31,13 @@ TEST_CASE("health: a node whose health answers 418 drains, and comes back on a 2
   auto d = get_node(sgd, g, na.id);
   CHECK(d.check_status == 418);
   CHECK(d.admin_state == "active");  // the node asked, not the operator
+  auto drain_checks = checks_counted(sgd, na.id, "drain");
+  CHECK(drain_checks >= 1);
   auto a_before = a.requests_served();
   only_node_serves(sgd, g, "h418-b", 600ms);
   REQUIRE(a.requests_served() == a_before);
-  // Still answering 418 on later checks: stays draining.
+  // Still answering 418 on later checks (two more counted in /metrics): stays draining.
+  CHECK(wait_until([&] { return checks_counted(sgd, na.id, "drain") >= drain_checks + 2; }, 3s));
   CHECK(get_node(sgd, g, na.id).status == "draining");
 
   auto evs = read_events(

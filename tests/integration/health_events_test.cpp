@@ -216,7 +216,25 @@ TEST_CASE("health: --alert-webhook POSTs every event as JSON", "[health]") {
   auto streamed = of_node(evs, na.id);
   REQUIRE(streamed.size() == mine.size());
   for (size_t i = 0; i < mine.size(); ++i) CHECK(streamed[i].data == mine[i].data);
-  // Nothing more than those (no duplicates, no retries of delivered events).
-  std::this_thread::sleep_for(300ms);
-  CHECK(hook.got().size() == raw.size());
+  // Nothing more than those (no duplicates, no retries of delivered events). A retry would
+  // follow 200 ms after an attempt, so time must pass first: two more passing checks (200 ms
+  // apart) counted in /metrics, then the next, failing, check. Its event must arrive as the only
+  // new delivery: the sender is still delivering, and repeated nothing meanwhile.
+  auto passes = checks_counted(sgd, na.id, "pass");
+  REQUIRE(passes >= 1);
+  REQUIRE(wait_until([&] { return checks_counted(sgd, na.id, "pass") >= passes + 2; }, 3s));
+  a.set_health(500);
+  std::vector<hook_receiver::received> later;
+  REQUIRE(wait_until(
+      [&] {
+        later = hook.got();
+        return later.size() > raw.size();
+      },
+      5s));
+  REQUIRE(later.size() == raw.size() + 1);
+  auto fence = parse_event_json(later.back().body);
+  INFO(later.back().body);
+  CHECK(fence.node_id == na.id);
+  CHECK(fence.to == "degraded");
+  CHECK(fence.seq > mine.back().seq);
 }

@@ -20,8 +20,15 @@ TEST_CASE("health: healthy -> degraded -> unhealthy -> healthy with 200 ms check
   CHECK(d.failures == 0);
   CHECK(d.check_status == 200);
   CHECK(d.check_error.empty());
-  CHECK(d.check_latency >= 0);
   CHECK(d.in_flight == 0);
+  // The last check is a real and current one: answered within its 100 ms timeout (-1: no
+  // latencyMs) and stamped in the last few seconds (checks run every 200 ms).
+  CHECK((d.check_latency >= 0 && d.check_latency <= 100));
+  auto at = iso_time_ms(d.check_at);
+  INFO("lastCheck.at " << d.check_at);
+  REQUIRE(at.has_value());
+  CHECK(*at <= now_ms());
+  CHECK(*at > now_ms() - 5000);
 
   // One failed check: degraded, and still routed.
   a.set_health(500);

@@ -3,6 +3,8 @@
 // request counting and an SSE event reader against a real sgd and real test nodes.
 #include "tests/support/admin_helpers.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/iso_time.hpp"
+#include "tests/support/sgd_cluster.hpp"
 #include "tests/support/sgd_process.hpp"
 #include "tests/support/test_node.hpp"
 #include "tests/support/wait.hpp"
@@ -102,6 +104,16 @@ struct node_info {
     ++n;
     std::this_thread::sleep_for(20ms);
   }
+}
+
+// sgd_health_checks_total of one node and result ("pass", "fail", "drain"), -1 if /metrics
+// does not have it. Counts the checks actually made: a wait on it proves that time passed with
+// the checker running, where a sleep would only hope so.
+[[maybe_unused]] double checks_counted(const sgd_instance& s, const std::string& id,
+                                       const std::string& result) {
+  return metric_sample(s, "sgd_health_checks_total",
+                       "node=\"" + id + "\",result=\"" + result + "\"")
+      .value_or(-1);
 }
 
 [[maybe_unused]] long long now_ms() {
